@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, swarmdata.replication contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: topology
+author: swarmdata.replication contributors
+short_description: Turn the inventory into the per-node replication plan
+version_added: 0.1.0
+description:
+  - Reads the inventory contract (the C(swarm_managers) and C(swarm_workers) groups, C(replication_variant),
+    C(replication_namespaces), C(replication_primary), C(replication_root)) and returns one plan with each node's
+    role (C(primary), C(replica) or C(peer)), its Swarm node labels, its directories and its peers, plus the
+    placement constraints that match those labels and the names of the Swarm secrets the variant uses.
+  - Node labels and placement constraints both come from this plan, so they cannot disagree.
+  - Bad input raises an error that names the variable to change, before any host is touched.
+options:
+  _terms:
+    description: Not used.
+    required: false
+  variant:
+    description:
+      - The replication variant.
+      - One of C(bind), C(glusterfs), C(p2p). Checked by the plan, which names C(replication_variant) in its error.
+    type: str
+    vars:
+      - name: replication_variant
+  namespaces:
+    description:
+      - The namespaces, each a name or a dict with C(name) and optionally C(criticality)
+        (C(critical), C(high), C(medium), C(low)), C(owner), C(group) and C(mode).
+      - A name matches C([a-z0-9][a-z0-9_-]*) and has at most 63 characters.
+    type: list
+    elements: raw
+    default: []
+    vars:
+      - name: replication_namespaces
+  primary:
+    description: Inventory hostname of the primary, for variants that have one (C(bind)).
+    type: str
+    vars:
+      - name: replication_primary
+  root:
+    description: Absolute path under which every node keeps the collection's data.
+    type: str
+    default: /opt/swarmdata
+    vars:
+      - name: replication_root
+  label_prefix:
+    description: Prefix of every node label the collection owns. Labels outside it are never touched.
+    type: str
+    default: swarmdata
+    vars:
+      - name: replication_label_prefix
+  replica_count:
+    description: GlusterFS replica count (C(glusterfs) only); derived from the node count when unset.
+    type: raw
+    vars:
+      - name: replication_replica_count
+  managers_group:
+    description: Inventory group of the swarm managers.
+    type: str
+    default: swarm_managers
+  workers_group:
+    description: Inventory group of the swarm workers.
+    type: str
+    default: swarm_workers
+"""
+
+EXAMPLES = r"""
+- name: Compute the plan (fails early, naming the variable, on bad input)
+  ansible.builtin.set_fact:
+    swarmdata_plan: "{{ lookup('swarmdata.replication.topology') }}"
+
+- name: Place a service on the primary, with the constraint from the plan
+  community.docker.docker_swarm_service:
+    name: app
+    image: app:1
+    placement:
+      constraints: "{{ swarmdata_plan.constraints.primary }}"
+
+- name: Override the variant for one call
+  ansible.builtin.debug:
+    msg: "{{ lookup('swarmdata.replication.topology', variant='p2p').nodes }}"
+"""
+
+RETURN = r"""
+_raw:
+  description: One plan.
+  type: list
+  elements: dict
+  contains:
+    variant:
+      description: The variant.
+      type: str
+      sample: bind
+    root:
+      description: Normalised C(replication_root).
+      type: str
+      sample: /opt/swarmdata
+    primary:
+      description: The primary's inventory hostname, or null where the variant has none.
+      type: str
+      sample: node1
+    hosts:
+      description: Every swarm host, managers first.
+      type: list
+      elements: str
+    namespaces:
+      description: Normalised namespaces with C(name), C(path), C(criticality), C(owner), C(group), C(mode).
+      type: list
+      elements: dict
+    constraints:
+      description: Placement constraints by node role (C(primary), C(replica), C(peer), C(member)).
+      type: dict
+      sample: {"primary": ["node.labels.swarmdata.role == primary"]}
+    secrets:
+      description: Names of the Swarm secrets the variant uses (C(mover_key), C(host_keys) per replica).
+      type: dict
+    gluster:
+      description: GlusterFS layout (C(replica), C(arbiter)) for the C(glusterfs) variant, else null.
+      type: dict
+    nodes:
+      description: Per inventory host, C(role), C(swarm_role), C(labels), C(peers), C(directories), C(namespace_dirs).
+      type: dict
+"""
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.swarmdata.replication.plugins.module_utils._topology import (
+    TopologyError,
+    build_plan,
+)
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        groups = (variables or {}).get("groups") or {}
+        try:
+            plan = build_plan(
+                groups=dict((k, list(v)) for k, v in groups.items()),
+                variant=self.get_option("variant"),
+                namespaces=self.get_option("namespaces"),
+                primary=self.get_option("primary"),
+                root=self.get_option("root"),
+                label_prefix=self.get_option("label_prefix"),
+                managers_group=self.get_option("managers_group"),
+                workers_group=self.get_option("workers_group"),
+                replica_count=self.get_option("replica_count"),
+            )
+        except TopologyError as exc:
+            raise AnsibleLookupError("swarmdata.replication.topology: %s" % exc) from exc
+        return [plan]

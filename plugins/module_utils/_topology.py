@@ -1,0 +1,325 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, swarmdata.replication contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Inventory -> per-node replication plan.
+
+Private to the swarmdata.replication collection: no compatibility promise.
+
+One pure function, :func:`build_plan`, turns the inventory contract into the
+plan every role reads (node roles, node labels, placement constraints,
+directories, peers, secret names). Labels and constraints both come from here,
+so a label that no constraint matches (seed 000's ``rsync.master=true`` against
+``node.labels.rsync.role == master``) cannot be written.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import posixpath
+import re
+
+VARIANTS = ("bind", "glusterfs", "p2p")
+# Variants where one node is the source of truth and the others follow it.
+VARIANTS_WITH_PRIMARY = ("bind",)
+CRITICALITIES = ("critical", "high", "medium", "low")
+NAMESPACE_KEYS = ("name", "criticality", "owner", "group", "mode")
+NAMESPACE_MAX_LEN = 63
+NAMESPACE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+LABEL_PREFIX_RE = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
+MODE_RE = re.compile(r"^0?[0-7]{3}$")
+OWNER_RE = re.compile(r"^(?:[a-z_][a-z0-9_-]{0,31}|[0-9]+)$")
+SECRET_NAME_RE = re.compile(r"[^A-Za-z0-9_.-]")
+
+DEFAULT_ROOT = "/opt/swarmdata"
+DEFAULT_LABEL_PREFIX = "swarmdata"
+DEFAULT_MANAGERS_GROUP = "swarm_managers"
+DEFAULT_WORKERS_GROUP = "swarm_workers"
+
+
+class TopologyError(ValueError):
+    """Bad input. The message names the inventory variable to change."""
+
+
+def validate_namespace_name(name, variable="replication_namespaces"):
+    """Return ``name`` if it is a usable namespace name, raise TopologyError otherwise.
+
+    A namespace becomes a directory name, a Swarm secret/label fragment and a
+    service-name fragment, so it must be short, lowercase and path-free.
+    """
+    if not isinstance(name, str):
+        raise TopologyError("%s: namespace name %r must be a string" % (variable, name))
+    if name == "":
+        raise TopologyError("%s: a namespace name is empty" % variable)
+    if len(name) > NAMESPACE_MAX_LEN:
+        raise TopologyError(
+            "%s: namespace name %r is %d characters long; at most %d are allowed"
+            % (variable, name, len(name), NAMESPACE_MAX_LEN)
+        )
+    if "/" in name:
+        raise TopologyError("%s: namespace name %r contains '/'; a namespace is one directory level" % (variable, name))
+    if ".." in name:
+        raise TopologyError("%s: namespace name %r contains '..'" % (variable, name))
+    if not NAMESPACE_RE.match(name):
+        raise TopologyError(
+            "%s: namespace name %r must match [a-z0-9][a-z0-9_-]* (lowercase letters, digits, '_' and '-')"
+            % (variable, name)
+        )
+    return name
+
+
+def validate_root(root, variable="replication_root"):
+    if not isinstance(root, str) or root == "":
+        raise TopologyError("%s must be a non-empty absolute path, got %r" % (variable, root))
+    if not root.startswith("/"):
+        raise TopologyError("%s must be an absolute path, got relative path %r" % (variable, root))
+    if ".." in root.split("/"):
+        raise TopologyError("%s must not contain '..', got %r" % (variable, root))
+    normalized = posixpath.normpath(root)
+    if normalized == "/":
+        raise TopologyError("%s must not be '/'" % variable)
+    return normalized
+
+
+def secret_name(*parts):
+    """A Swarm secret name (at most 64 characters of [A-Za-z0-9_.-])."""
+    name = "-".join(SECRET_NAME_RE.sub("_", str(p)) for p in parts)
+    if len(name) > 64:
+        raise TopologyError("secret name %r is longer than 64 characters; use shorter inventory hostnames" % name)
+    return name
+
+
+def _normalize_namespace(item, index, root):
+    variable = "replication_namespaces[%d]" % index
+    if isinstance(item, str):
+        item = {"name": item}
+    if not isinstance(item, dict):
+        raise TopologyError("%s must be a name or a dict with a 'name' key, got %r" % (variable, item))
+    unknown = sorted(set(item) - set(NAMESPACE_KEYS))
+    if unknown:
+        raise TopologyError(
+            "%s has unknown key(s) %s; allowed keys are %s" % (variable, ", ".join(unknown), ", ".join(NAMESPACE_KEYS))
+        )
+    if "name" not in item:
+        raise TopologyError("%s has no 'name'" % variable)
+    name = validate_namespace_name(item["name"], variable + ".name")
+    criticality = item.get("criticality", "medium")
+    if criticality not in CRITICALITIES:
+        raise TopologyError(
+            "%s.criticality must be one of %s, got %r" % (variable, ", ".join(CRITICALITIES), criticality)
+        )
+    owner = str(item.get("owner", "root"))
+    group = str(item.get("group", owner if "owner" in item else "root"))
+    for key, value in (("owner", owner), ("group", group)):
+        if not OWNER_RE.match(value):
+            raise TopologyError("%s.%s %r is not a user/group name or numeric id" % (variable, key, value))
+    mode = item.get("mode", "0755")
+    if isinstance(mode, int):
+        # YAML reads an unquoted 0755 as the integer 493; accept it as meant.
+        mode = "%04o" % mode
+    mode = str(mode)
+    if not MODE_RE.match(mode):
+        raise TopologyError("%s.mode must be an octal string like '0750', got %r" % (variable, mode))
+    if len(mode) == 3:
+        mode = "0" + mode
+    return {
+        "name": name,
+        "criticality": criticality,
+        "owner": owner,
+        "group": group,
+        "mode": mode,
+        "path": posixpath.join(root, "namespaces", name),
+    }
+
+
+def _hosts_of(groups, name, variable):
+    hosts = groups.get(name) or []
+    if not isinstance(hosts, (list, tuple)):
+        raise TopologyError("inventory group %s (%s) must be a list of hosts" % (name, variable))
+    return list(hosts)
+
+
+def build_plan(
+    groups,
+    variant,
+    namespaces,
+    primary=None,
+    root=DEFAULT_ROOT,
+    label_prefix=DEFAULT_LABEL_PREFIX,
+    managers_group=DEFAULT_MANAGERS_GROUP,
+    workers_group=DEFAULT_WORKERS_GROUP,
+    replica_count=None,
+):
+    """Validate the inventory contract and return the replication plan.
+
+    :param groups: mapping of inventory group name -> list of inventory hostnames
+    :raises TopologyError: on any bad input, naming the variable to change
+    """
+    # Variant first: everything else depends on it.
+    if variant not in VARIANTS:
+        raise TopologyError(
+            "replication_variant must be one of %s, got %r" % (", ".join(VARIANTS), variant)
+        )
+    root = validate_root(root)
+    if not isinstance(label_prefix, str) or not LABEL_PREFIX_RE.match(label_prefix):
+        raise TopologyError(
+            "replication_label_prefix must be lowercase dot/dash-separated words like 'swarmdata', got %r"
+            % (label_prefix,)
+        )
+    if label_prefix.startswith(("com.docker", "io.docker", "org.dockerproject")):
+        raise TopologyError("replication_label_prefix %r is reserved by Docker" % label_prefix)
+
+    managers = _hosts_of(groups, managers_group, "swarm_managers_group")
+    workers = _hosts_of(groups, workers_group, "swarm_workers_group")
+    if not managers:
+        raise TopologyError(
+            "inventory group %r is empty or missing: a swarm needs at least one manager" % managers_group
+        )
+    both = sorted(set(managers) & set(workers))
+    if both:
+        raise TopologyError(
+            "host(s) %s are in both %r and %r; put each host in one group" % (", ".join(both), managers_group, workers_group)
+        )
+    hosts = managers + [h for h in workers if h not in managers]
+    dup_hosts = sorted({h for h in hosts if hosts.count(h) > 1})
+    if dup_hosts:
+        raise TopologyError("host(s) %s listed twice in the swarm groups" % ", ".join(dup_hosts))
+
+    if namespaces is None:
+        namespaces = []
+    if not isinstance(namespaces, (list, tuple)):
+        raise TopologyError("replication_namespaces must be a list, got %s" % type(namespaces).__name__)
+    normalized = [_normalize_namespace(item, i, root) for i, item in enumerate(namespaces)]
+    seen = set()
+    for ns in normalized:
+        if ns["name"] in seen:
+            raise TopologyError("replication_namespaces: namespace %r is listed more than once" % ns["name"])
+        seen.add(ns["name"])
+
+    if variant in VARIANTS_WITH_PRIMARY:
+        if primary in (None, ""):
+            raise TopologyError(
+                "replication_primary must name the primary host for variant %r (one of: %s)"
+                % (variant, ", ".join(hosts))
+            )
+        if isinstance(primary, (list, tuple)):
+            raise TopologyError(
+                "replication_primary must name exactly one host, got %d: %s" % (len(primary), ", ".join(map(str, primary)))
+            )
+        if primary not in hosts:
+            raise TopologyError(
+                "replication_primary %r is not in %r or %r (hosts: %s)"
+                % (primary, managers_group, workers_group, ", ".join(hosts))
+            )
+        if len(hosts) < 2:
+            raise TopologyError("variant %r needs at least 2 hosts (a primary and a replica), got 1" % variant)
+    else:
+        primary = None
+
+    gluster = None
+    if variant == "glusterfs":
+        gluster = _gluster_layout(len(hosts), replica_count)
+    elif replica_count not in (None, ""):
+        raise TopologyError("replication_replica_count applies to variant 'glusterfs' only, not %r" % variant)
+
+    def label(key):
+        return "%s.%s" % (label_prefix, key)
+
+    role_label = label("role")
+    constraints = {
+        "primary": ["node.labels.%s == primary" % role_label],
+        "replica": ["node.labels.%s == replica" % role_label],
+        "peer": ["node.labels.%s == peer" % role_label],
+        "member": ["node.labels.%s == true" % label("member")],
+    }
+
+    secrets = {}
+    if variant == "bind":
+        secrets["mover_key"] = secret_name(label_prefix, "mover", "key")
+        secrets["host_keys"] = dict(
+            (h, secret_name(label_prefix, "hostkey", h)) for h in hosts if h != primary
+        )
+
+    base_dirs = [
+        {"path": root, "owner": "root", "group": "root", "mode": "0755"},
+        {"path": posixpath.join(root, "namespaces"), "owner": "root", "group": "root", "mode": "0755"},
+        {"path": posixpath.join(root, "state"), "owner": "root", "group": "root", "mode": "0700"},
+    ]
+    if variant == "glusterfs":
+        base_dirs.append({"path": posixpath.join(root, "brick"), "owner": "root", "group": "root", "mode": "0700"})
+
+    nodes = {}
+    for host in hosts:
+        if variant == "bind":
+            role = "primary" if host == primary else "replica"
+        else:
+            role = "peer"
+        if variant == "bind":
+            peers = [h for h in hosts if h != primary] if role == "primary" else [primary]
+        else:
+            peers = [h for h in hosts if h != host]
+        nodes[host] = {
+            "name": host,
+            "role": role,
+            "swarm_role": "manager" if host in managers else "worker",
+            "labels": {
+                role_label: role,
+                label("member"): "true",
+                label("variant"): variant,
+                label("host"): host,
+            },
+            "peers": peers,
+            "directories": list(base_dirs),
+            # On glusterfs the namespaces live in the shared mount and are made
+            # once, through it; on the other variants every node holds its own copy.
+            "namespace_dirs": [] if variant == "glusterfs" else [ns["path"] for ns in normalized],
+        }
+
+    return {
+        "variant": variant,
+        "root": root,
+        "label_prefix": label_prefix,
+        "primary": primary,
+        "replicas": [h for h in hosts if nodes[h]["role"] == "replica"],
+        "hosts": hosts,
+        "managers": managers,
+        "workers": [h for h in hosts if h not in managers],
+        "first_manager": managers[0],
+        "namespaces": normalized,
+        "constraints": constraints,
+        "secrets": secrets,
+        "gluster": gluster,
+        "nodes": nodes,
+    }
+
+
+def _gluster_layout(node_count, replica_count):
+    """Replica/arbiter layout for a GlusterFS volume over ``node_count`` bricks."""
+    if node_count < 2:
+        raise TopologyError("variant 'glusterfs' needs at least 2 hosts, got %d" % node_count)
+    if replica_count in (None, ""):
+        if node_count == 2:
+            # Plain replica 2 splits brain; 2 data bricks + an arbiter brick does not.
+            return {"replica": 2, "arbiter": 1}
+        replica_count = 3
+    try:
+        replica_count = int(replica_count)
+    except (TypeError, ValueError):
+        raise TopologyError("replication_replica_count must be an integer, got %r" % (replica_count,))
+    if replica_count > node_count:
+        raise TopologyError(
+            "replication_replica_count is %d but there are only %d hosts" % (replica_count, node_count)
+        )
+    if replica_count == 2:
+        raise TopologyError(
+            "replication_replica_count 2 (plain replica 2) splits brain; use 3, or leave it unset on 2 hosts "
+            "to get replica 2 with an arbiter"
+        )
+    if replica_count < 2:
+        raise TopologyError("replication_replica_count must be at least 3, got %d" % replica_count)
+    if node_count % replica_count:
+        raise TopologyError(
+            "replication_replica_count %d does not divide the %d hosts; a GlusterFS volume needs a multiple "
+            "of the replica count in bricks" % (replica_count, node_count)
+        )
+    return {"replica": replica_count, "arbiter": 0}

@@ -1,0 +1,23 @@
+# A lab node: a Debian host in a container, with systemd as PID 1, a Docker
+# engine, sshd, python3 and rsync, so the collection's roles meet what they
+# meet on a real host. Built FROM a local base image: no registry is needed.
+ARG BASE_IMAGE=debian:bookworm
+FROM ${BASE_IMAGE}
+ENV container=docker DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      systemd systemd-sysv dbus docker.io openssh-server openssh-client \
+      python3 python3-docker python3-cryptography python3-apt \
+      rsync inotify-tools iproute2 iputils-ping procps ca-certificates sudo less \
+ && apt-get clean && rm -rf /var/lib/apt/lists/* \
+ && systemctl mask getty.target console-getty.service systemd-logind.service \
+      systemd-remount-fs.service dev-hugepages.mount sys-fs-fuse-connections.mount \
+ && systemctl enable docker.service ssh.service \
+ && rm -f /etc/ssh/ssh_host_*_key* /etc/machine-id && touch /etc/machine-id
+# sshd host keys are made at first boot, so every node has its own.
+RUN printf '[Unit]\nDescription=Generate SSH host keys\nBefore=ssh.service\nConditionPathExists=!/etc/ssh/ssh_host_ed25519_key\n[Service]\nType=oneshot\nExecStart=/usr/bin/ssh-keygen -A\n[Install]\nWantedBy=multi-user.target\n' \
+      > /etc/systemd/system/ssh-hostkeys.service \
+ && systemctl enable ssh-hostkeys.service
+STOPSIGNAL SIGRTMIN+3
+VOLUME ["/var/lib/docker"]
+CMD ["/sbin/init"]
