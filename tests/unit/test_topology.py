@@ -1,0 +1,497 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, swarmdata.replication contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""plugins/module_utils/_topology.py: the inventory -> plan function and its validators."""
+
+import re
+
+import pytest
+
+from ansible_collections.swarmdata.replication.plugins.module_utils import _topology
+from ansible_collections.swarmdata.replication.plugins.module_utils._topology import (
+    TopologyError,
+    build_plan,
+    secret_name,
+    validate_namespace_name,
+    validate_root,
+)
+
+MANAGERS = ["node1"]
+WORKERS = ["node2", "node3"]
+CONSTRAINT_RE = re.compile(r"^node\.labels\.(?P<key>\S+) == (?P<value>\S+)$")
+
+
+def groups(managers=None, workers=None):
+    return {
+        "swarm_managers": list(MANAGERS if managers is None else managers),
+        "swarm_workers": list(WORKERS if workers is None else workers),
+    }
+
+
+def plan_kwargs(**overrides):
+    """A valid bind plan's arguments, with ``overrides`` applied."""
+    kwargs = dict(groups=groups(), variant="bind", namespaces=["wiki"], primary="node1")
+    kwargs.update(overrides)
+    return kwargs
+
+
+def constraint_holds(constraint, labels):
+    """Evaluate one ``node.labels.KEY == VALUE`` Swarm constraint against a node's labels."""
+    match = CONSTRAINT_RE.match(constraint)
+    assert match, "unexpected constraint syntax: %r" % constraint
+    return labels.get(match.group("key")) == match.group("value")
+
+
+# --------------------------------------------------------------------------------------------- bad input
+
+LONG_NAME = "a" * 64
+
+BAD_INPUTS = [
+    # id, build_plan overrides, substrings the message must contain (variable name first, then the reason)
+    ("variant-unknown", dict(variant="rsync"),
+     ["replication_variant", "must be one of bind, glusterfs, p2p", "got 'rsync'"]),
+    ("variant-none", dict(variant=None),
+     ["replication_variant", "must be one of bind, glusterfs, p2p", "got None"]),
+    ("bind-no-primary", dict(primary=None),
+     ["replication_primary", "must name the primary host for variant 'bind'", "node1, node2, node3"]),
+    ("bind-empty-primary", dict(primary=""),
+     ["replication_primary", "must name the primary host for variant 'bind'"]),
+    ("primary-not-in-inventory", dict(primary="node9"),
+     ["replication_primary 'node9' is not in 'swarm_managers' or 'swarm_workers'", "hosts: node1, node2, node3"]),
+    ("primary-list-of-two", dict(primary=["node1", "node2"]),
+     ["replication_primary", "must name exactly one host, got 2: node1, node2"]),
+    ("bind-one-host", dict(groups=groups(workers=[])),
+     ["variant 'bind' needs at least 2 hosts", "got 1"]),
+    ("ns-empty", dict(namespaces=[""]),
+     ["replication_namespaces[0].name", "a namespace name is empty"]),
+    ("ns-64-chars", dict(namespaces=[LONG_NAME]),
+     ["replication_namespaces[0].name", "is 64 characters long; at most 63 are allowed"]),
+    ("ns-slash", dict(namespaces=["a/b"]),
+     ["replication_namespaces[0].name", "'a/b' contains '/'"]),
+    ("ns-dotdot-slash", dict(namespaces=["../x"]),
+     ["replication_namespaces[0].name", "'../x' contains '/'"]),
+    ("ns-dotdot", dict(namespaces=[".."]),
+     ["replication_namespaces[0].name", "'..' contains '..'"]),
+    ("ns-uppercase", dict(namespaces=["Abc"]),
+     ["replication_namespaces[0].name", "'Abc' must match [a-z0-9][a-z0-9_-]*"]),
+    ("ns-leading-dash", dict(namespaces=["-x"]),
+     ["replication_namespaces[0].name", "'-x' must match [a-z0-9][a-z0-9_-]*"]),
+    ("ns-name-not-string", dict(namespaces=[{"name": 5}]),
+     ["replication_namespaces[0].name", "namespace name 5 must be a string"]),
+    ("ns-item-not-string-or-dict", dict(namespaces=[5]),
+     ["replication_namespaces[0]", "must be a name or a dict with a 'name' key, got 5"]),
+    ("ns-index-of-second-item", dict(namespaces=["wiki", "Bad"]),
+     ["replication_namespaces[1].name", "'Bad' must match"]),
+    ("ns-duplicate", dict(namespaces=["wiki", {"name": "wiki", "mode": "0700"}]),
+     ["replication_namespaces", "namespace 'wiki' is listed more than once"]),
+    ("ns-unknown-key", dict(namespaces=[{"name": "wiki", "size": "1G"}]),
+     ["replication_namespaces[0]", "has unknown key(s) size", "allowed keys are name, criticality, owner, group, mode"]),
+    ("ns-no-name", dict(namespaces=[{"mode": "0750"}]),
+     ["replication_namespaces[0]", "has no 'name'"]),
+    ("ns-not-a-list", dict(namespaces="wiki"),
+     ["replication_namespaces", "must be a list, got str"]),
+    ("ns-bad-criticality", dict(namespaces=[{"name": "wiki", "criticality": "urgent"}]),
+     ["replication_namespaces[0].criticality", "must be one of critical, high, medium, low", "got 'urgent'"]),
+    ("ns-bad-mode-digit", dict(namespaces=[{"name": "wiki", "mode": "0789"}]),
+     ["replication_namespaces[0].mode", "must be an octal string like '0750'", "got '0789'"]),
+    ("ns-bad-mode-symbolic", dict(namespaces=[{"name": "wiki", "mode": "u=rwx"}]),
+     ["replication_namespaces[0].mode", "must be an octal string", "got 'u=rwx'"]),
+    ("ns-bad-mode-setuid", dict(namespaces=[{"name": "wiki", "mode": "4755"}]),
+     ["replication_namespaces[0].mode", "must be an octal string", "got '4755'"]),
+    ("ns-bad-owner", dict(namespaces=[{"name": "wiki", "owner": "Bad User"}]),
+     ["replication_namespaces[0].owner", "'Bad User' is not a user/group name or numeric id"]),
+    ("ns-bad-group", dict(namespaces=[{"name": "wiki", "group": "a b"}]),
+     ["replication_namespaces[0].group", "'a b' is not a user/group name or numeric id"]),
+    ("root-relative", dict(root="opt/swarmdata"),
+     ["replication_root", "must be an absolute path, got relative path 'opt/swarmdata'"]),
+    ("root-dotdot", dict(root="/opt/../etc"),
+     ["replication_root", "must not contain '..'", "'/opt/../etc'"]),
+    ("root-slash", dict(root="/"),
+     ["replication_root", "must not be '/'"]),
+    ("root-slash-dot", dict(root="/."),
+     ["replication_root", "must not be '/'"]),
+    ("root-empty", dict(root=""),
+     ["replication_root", "must be a non-empty absolute path"]),
+    ("root-not-string", dict(root=5),
+     ["replication_root", "must be a non-empty absolute path, got 5"]),
+    ("managers-empty", dict(groups=groups(managers=[])),
+     ["inventory group 'swarm_managers' is empty or missing", "at least one manager"]),
+    ("managers-missing", dict(groups={"swarm_workers": ["node2"]}),
+     ["inventory group 'swarm_managers' is empty or missing"]),
+    ("managers-custom-group-missing", dict(managers_group="mgrs"),
+     ["inventory group 'mgrs' is empty or missing"]),
+    ("group-not-a-list", dict(groups={"swarm_managers": "node1"}),
+     ["inventory group swarm_managers (swarm_managers_group) must be a list of hosts"]),
+    ("host-in-both-groups", dict(groups=groups(managers=["node1", "node2"], workers=["node2", "node3"])),
+     ["host(s) node2 are in both 'swarm_managers' and 'swarm_workers'", "put each host in one group"]),
+    ("host-twice", dict(groups=groups(managers=["node1", "node1"])),
+     ["host(s) node1 listed twice"]),
+    ("label-prefix-bad", dict(label_prefix="Swarm Data"),
+     ["replication_label_prefix", "must be lowercase dot/dash-separated words", "got 'Swarm Data'"]),
+    ("label-prefix-trailing-dot", dict(label_prefix="swarmdata."),
+     ["replication_label_prefix", "must be lowercase"]),
+    ("label-prefix-docker", dict(label_prefix="com.docker.stack"),
+     ["replication_label_prefix 'com.docker.stack' is reserved by Docker"]),
+    ("gluster-replica-gt-nodes", dict(variant="glusterfs", primary=None, replica_count=4),
+     ["replication_replica_count is 4 but there are only 3 hosts"]),
+    ("gluster-replica-2", dict(variant="glusterfs", primary=None, replica_count=2),
+     ["replication_replica_count 2 (plain replica 2) splits brain"]),
+    ("gluster-replica-2-on-2-hosts", dict(variant="glusterfs", groups=groups(workers=["node2"]), replica_count=2),
+     ["replication_replica_count 2 (plain replica 2) splits brain", "leave it unset on 2 hosts"]),
+    ("gluster-replica-1", dict(variant="glusterfs", primary=None, replica_count=1),
+     ["replication_replica_count must be at least 3, got 1"]),
+    ("gluster-replica-not-int", dict(variant="glusterfs", primary=None, replica_count="three"),
+     ["replication_replica_count must be an integer, got 'three'"]),
+    ("gluster-replica-not-dividing", dict(variant="glusterfs", groups=groups(workers=["node2", "node3", "node4"])),
+     ["replication_replica_count 3 does not divide the 4 hosts"]),
+    ("gluster-one-host", dict(variant="glusterfs", groups=groups(workers=[])),
+     ["variant 'glusterfs' needs at least 2 hosts, got 1"]),
+    ("replica-count-for-bind", dict(replica_count=3),
+     ["replication_replica_count applies to variant 'glusterfs' only, not 'bind'"]),
+    ("replica-count-for-p2p", dict(variant="p2p", replica_count=3),
+     ["replication_replica_count applies to variant 'glusterfs' only, not 'p2p'"]),
+    ("secret-name-too-long", dict(groups=groups(workers=["n" * 60])),
+     ["secret name", "is longer than 64 characters", "use shorter inventory hostnames"]),
+]
+
+
+@pytest.mark.parametrize("overrides, expected", [c[1:] for c in BAD_INPUTS], ids=[c[0] for c in BAD_INPUTS])
+def test_bad_input_names_variable_and_reason(overrides, expected):
+    with pytest.raises(TopologyError) as exc:
+        build_plan(**plan_kwargs(**overrides))
+    message = str(exc.value)
+    for part in expected:
+        assert part in message
+    # A TopologyError is a ValueError, so callers that only know ValueError still catch it.
+    assert isinstance(exc.value, ValueError)
+
+
+def test_variant_is_checked_before_everything_else():
+    # Every other argument is bad too; the variant is what the message must be about.
+    with pytest.raises(TopologyError, match=r"^replication_variant must be one of"):
+        build_plan(groups={}, variant="nfs", namespaces="x", primary=["a", "b"], root="rel")
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("", "is empty"),
+    (LONG_NAME, "64 characters long"),
+    ("a/b", "contains '/'"),
+    ("../x", "contains '/'"),
+    ("..", "contains '..'"),
+    ("Abc", "must match"),
+    ("-x", "must match"),
+    ("_x", "must match"),
+    ("a.b", "must match"),
+    ("a b", "must match"),
+    (None, "must be a string"),
+    (5, "must be a string"),
+    (["wiki"], "must be a string"),
+])
+def test_validate_namespace_name_rejects(name, reason):
+    with pytest.raises(TopologyError) as exc:
+        validate_namespace_name(name, "name")
+    assert str(exc.value).startswith("name: ")
+    assert reason in str(exc.value)
+
+
+@pytest.mark.parametrize("name", ["wiki", "db-1", "a_b", "0", "9lives", "a" * 63])
+def test_validate_namespace_name_accepts(name):
+    assert validate_namespace_name(name) == name
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: NAMESPACE_RE uses '$', which also matches before a trailing newline, "
+                                       "so 'wiki\\n' passes validation (should use \\Z or re.fullmatch)")
+@pytest.mark.parametrize("name", ["wiki\n"])
+def test_validate_namespace_name_rejects_trailing_newline(name):
+    with pytest.raises(TopologyError):
+        validate_namespace_name(name)
+
+
+@pytest.mark.parametrize("root, normalized", [
+    ("/opt/swarmdata", "/opt/swarmdata"),
+    ("/opt/swarmdata/", "/opt/swarmdata"),
+    ("/opt//swarmdata/./", "/opt/swarmdata"),
+    ("/srv", "/srv"),
+])
+def test_validate_root_normalizes(root, normalized):
+    assert validate_root(root) == normalized
+
+
+@pytest.mark.parametrize("root, reason", [
+    ("relative/dir", "must be an absolute path"),
+    ("./x", "must be an absolute path"),
+    ("/a/../b", "must not contain '..'"),
+    ("/a/..", "must not contain '..'"),
+    ("/", "must not be '/'"),
+    ("///", "must not be '/'"),
+    ("", "non-empty"),
+    (None, "non-empty"),
+])
+def test_validate_root_rejects(root, reason):
+    with pytest.raises(TopologyError) as exc:
+        validate_root(root, "root")
+    assert str(exc.value).startswith("root must")
+    assert reason in str(exc.value)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: posixpath.normpath('//') == '//' (POSIX keeps a leading double slash), "
+                                       "so validate_root('//') returns '//' and a root that is really '/' is accepted")
+def test_validate_root_rejects_double_slash():
+    with pytest.raises(TopologyError, match="must not be '/'"):
+        validate_root("//")
+
+
+def test_validate_root_allows_dots_inside_names():
+    # '..' is refused as a path component only, not as part of a name.
+    assert validate_root("/srv/data..old") == "/srv/data..old"
+
+
+def test_secret_name_sanitizes_and_limits():
+    assert secret_name("swarmdata", "hostkey", "node2.example.com") == "swarmdata-hostkey-node2.example.com"
+    assert secret_name("swarm data", "host/key", "n@1") == "swarm_data-host_key-n_1"
+    assert len(secret_name("a" * 64)) == 64
+    with pytest.raises(TopologyError, match="longer than 64 characters"):
+        secret_name("a" * 65)
+
+
+# --------------------------------------------------------------------------------------------- good input
+
+def test_bind_plan_roles_and_replicas():
+    plan = build_plan(**plan_kwargs(primary="node2"))
+    assert plan["variant"] == "bind"
+    assert plan["primary"] == "node2"
+    assert plan["replicas"] == ["node1", "node3"]
+    assert plan["hosts"] == ["node1", "node2", "node3"]
+    assert plan["managers"] == ["node1"]
+    assert plan["workers"] == ["node2", "node3"]
+    assert plan["first_manager"] == "node1"
+    roles = dict((h, n["role"]) for h, n in plan["nodes"].items())
+    assert roles == {"node1": "replica", "node2": "primary", "node3": "replica"}
+    swarm_roles = dict((h, n["swarm_role"]) for h, n in plan["nodes"].items())
+    assert swarm_roles == {"node1": "manager", "node2": "worker", "node3": "worker"}
+    assert plan["gluster"] is None
+
+
+def test_bind_plan_labels():
+    plan = build_plan(**plan_kwargs())
+    assert plan["nodes"]["node1"]["labels"] == {
+        "swarmdata.role": "primary",
+        "swarmdata.member": "true",
+        "swarmdata.variant": "bind",
+        "swarmdata.host": "node1",
+    }
+    assert plan["nodes"]["node3"]["labels"] == {
+        "swarmdata.role": "replica",
+        "swarmdata.member": "true",
+        "swarmdata.variant": "bind",
+        "swarmdata.host": "node3",
+    }
+    # Swarm labels are strings; a bool or None would be rendered differently by each tool.
+    for node in plan["nodes"].values():
+        assert all(isinstance(v, str) for v in node["labels"].values())
+
+
+def test_constraints_exact_strings():
+    plan = build_plan(**plan_kwargs())
+    assert plan["constraints"] == {
+        "primary": ["node.labels.swarmdata.role == primary"],
+        "replica": ["node.labels.swarmdata.role == replica"],
+        "peer": ["node.labels.swarmdata.role == peer"],
+        "member": ["node.labels.swarmdata.member == true"],
+    }
+
+
+@pytest.mark.parametrize("overrides", [
+    dict(),
+    dict(primary="node3"),
+    dict(variant="p2p", primary=None),
+    dict(variant="glusterfs", primary=None),
+    dict(label_prefix="acme.data-sync"),
+], ids=["bind", "bind-worker-primary", "p2p", "glusterfs", "custom-prefix"])
+def test_constraints_match_labels(overrides):
+    plan = build_plan(**plan_kwargs(**overrides))
+    for host, node in plan["nodes"].items():
+        # The constraint for the node's own role and the member constraint hold on it ...
+        for constraint in plan["constraints"][node["role"]] + plan["constraints"]["member"]:
+            assert constraint_holds(constraint, node["labels"]), (host, constraint, node["labels"])
+        # ... and the constraints of the other roles do not.
+        for role in ("primary", "replica", "peer"):
+            if role != node["role"]:
+                for constraint in plan["constraints"][role]:
+                    assert not constraint_holds(constraint, node["labels"]), (host, constraint)
+
+
+def test_every_bind_role_constraint_selects_exactly_its_hosts():
+    plan = build_plan(**plan_kwargs())
+    selected = dict(
+        (role, sorted(h for h, n in plan["nodes"].items() if all(constraint_holds(c, n["labels"]) for c in cs)))
+        for role, cs in plan["constraints"].items()
+    )
+    assert selected == {
+        "primary": ["node1"],
+        "replica": ["node2", "node3"],
+        "peer": [],
+        "member": ["node1", "node2", "node3"],
+    }
+
+
+def test_bind_peers():
+    plan = build_plan(**plan_kwargs())
+    assert plan["nodes"]["node1"]["peers"] == ["node2", "node3"]
+    assert plan["nodes"]["node2"]["peers"] == ["node1"]
+    assert plan["nodes"]["node3"]["peers"] == ["node1"]
+
+
+def test_p2p_plan_peers_and_roles():
+    plan = build_plan(**plan_kwargs(variant="p2p", primary="node2"))
+    # p2p has no primary: a given one is ignored, every node is a peer of every other node.
+    assert plan["primary"] is None
+    assert plan["replicas"] == []
+    for host, node in plan["nodes"].items():
+        assert node["role"] == "peer"
+        assert node["labels"]["swarmdata.role"] == "peer"
+        assert node["labels"]["swarmdata.variant"] == "p2p"
+        assert sorted(node["peers"]) == sorted(h for h in ["node1", "node2", "node3"] if h != host)
+    assert plan["secrets"] == {}
+
+
+def test_glusterfs_two_hosts_replica_2_arbiter_1():
+    plan = build_plan(**plan_kwargs(variant="glusterfs", primary=None, groups=groups(workers=["node2"])))
+    assert plan["gluster"] == {"replica": 2, "arbiter": 1}
+
+
+@pytest.mark.parametrize("replica_count", [None, "", 3, "3"])
+def test_glusterfs_three_hosts_replica_3(replica_count):
+    plan = build_plan(**plan_kwargs(variant="glusterfs", primary=None, replica_count=replica_count))
+    assert plan["gluster"] == {"replica": 3, "arbiter": 0}
+
+
+def test_glusterfs_six_hosts_replica_3():
+    plan = build_plan(**plan_kwargs(variant="glusterfs", primary=None,
+                                    groups=groups(managers=["m1", "m2", "m3"], workers=["w1", "w2", "w3"])))
+    assert plan["gluster"] == {"replica": 3, "arbiter": 0}
+
+
+def test_glusterfs_directories_and_namespaces():
+    plan = build_plan(**plan_kwargs(variant="glusterfs", primary=None, root="/srv/sd"))
+    for node in plan["nodes"].values():
+        assert node["role"] == "peer"
+        # Namespaces are made once through the shared mount, not per node.
+        assert node["namespace_dirs"] == []
+        assert {"path": "/srv/sd/brick", "owner": "root", "group": "root", "mode": "0700"} in node["directories"]
+    assert [ns["path"] for ns in plan["namespaces"]] == ["/srv/sd/namespaces/wiki"]
+
+
+def test_base_directories_and_namespace_dirs_for_bind():
+    plan = build_plan(**plan_kwargs(root="/srv/sd/", namespaces=["wiki", "db"]))
+    for node in plan["nodes"].values():
+        assert node["directories"] == [
+            {"path": "/srv/sd", "owner": "root", "group": "root", "mode": "0755"},
+            {"path": "/srv/sd/namespaces", "owner": "root", "group": "root", "mode": "0755"},
+            {"path": "/srv/sd/state", "owner": "root", "group": "root", "mode": "0700"},
+        ]
+        assert node["namespace_dirs"] == ["/srv/sd/namespaces/wiki", "/srv/sd/namespaces/db"]
+    assert plan["root"] == "/srv/sd"
+
+
+@pytest.mark.parametrize("mode, expected", [
+    (0o750, "0750"),
+    (0o700, "0700"),
+    ("750", "0750"),
+    ("0750", "0750"),
+    ("0644", "0644"),
+])
+def test_namespace_mode_normalisation(mode, expected):
+    plan = build_plan(**plan_kwargs(namespaces=[{"name": "wiki", "mode": mode}]))
+    assert plan["namespaces"][0]["mode"] == expected
+
+
+def test_namespace_defaults_and_path():
+    plan = build_plan(**plan_kwargs(root="/data/", namespaces=["wiki"]))
+    assert plan["namespaces"] == [{
+        "name": "wiki",
+        "criticality": "medium",
+        "owner": "root",
+        "group": "root",
+        "mode": "0755",
+        "path": "/data/namespaces/wiki",
+    }]
+
+
+def test_namespace_group_defaults_to_owner_and_numeric_ids():
+    plan = build_plan(**plan_kwargs(namespaces=[
+        {"name": "wiki", "owner": "www-data", "criticality": "critical"},
+        {"name": "db", "owner": 999, "group": 998},
+        {"name": "logs", "group": "adm"},
+    ]))
+    wiki, db, logs = plan["namespaces"]
+    assert (wiki["owner"], wiki["group"], wiki["criticality"]) == ("www-data", "www-data", "critical")
+    assert (db["owner"], db["group"]) == ("999", "998")
+    assert (logs["owner"], logs["group"]) == ("root", "adm")
+
+
+def test_no_namespaces():
+    plan = build_plan(**plan_kwargs(namespaces=None))
+    assert plan["namespaces"] == []
+    assert all(n["namespace_dirs"] == [] for n in plan["nodes"].values())
+
+
+def test_bind_secret_names():
+    plan = build_plan(**plan_kwargs(groups=groups(workers=["node2", "node3.example.com"])))
+    assert plan["secrets"] == {
+        "mover_key": "swarmdata-mover-key",
+        "host_keys": {"node2": "swarmdata-hostkey-node2", "node3.example.com": "swarmdata-hostkey-node3.example.com"},
+    }
+    for name in [plan["secrets"]["mover_key"]] + list(plan["secrets"]["host_keys"].values()):
+        assert re.match(r"^[A-Za-z0-9_.-]{1,64}\Z", name)
+
+
+def test_glusterfs_has_no_secrets():
+    plan = build_plan(**plan_kwargs(variant="glusterfs", primary=None))
+    assert plan["secrets"] == {}
+
+
+def test_label_prefix_propagates_to_labels_constraints_and_secrets():
+    plan = build_plan(**plan_kwargs(label_prefix="acme.data-sync"))
+    assert plan["label_prefix"] == "acme.data-sync"
+    for host, node in plan["nodes"].items():
+        assert set(node["labels"]) == {
+            "acme.data-sync.role", "acme.data-sync.member", "acme.data-sync.variant", "acme.data-sync.host",
+        }
+        assert node["labels"]["acme.data-sync.host"] == host
+    assert plan["constraints"]["primary"] == ["node.labels.acme.data-sync.role == primary"]
+    assert plan["constraints"]["member"] == ["node.labels.acme.data-sync.member == true"]
+    assert all("swarmdata" not in c for cs in plan["constraints"].values() for c in cs)
+    assert plan["secrets"]["mover_key"] == "acme.data-sync-mover-key"
+
+
+def test_custom_group_names():
+    plan = build_plan(groups={"mgr": ["a"], "wrk": ["b"]}, variant="bind", namespaces=[], primary="b",
+                      managers_group="mgr", workers_group="wrk")
+    assert plan["hosts"] == ["a", "b"]
+    assert plan["nodes"]["b"]["role"] == "primary"
+    assert plan["nodes"]["b"]["swarm_role"] == "worker"
+
+
+def test_managers_only_and_managers_first():
+    plan = build_plan(groups={"swarm_workers": ["w1"], "swarm_managers": ["m2", "m1"]}, variant="p2p",
+                      namespaces=[])
+    assert plan["hosts"] == ["m2", "m1", "w1"]
+    assert plan["first_manager"] == "m2"
+    plan = build_plan(groups={"swarm_managers": ["m1", "m2"]}, variant="p2p", namespaces=[])
+    assert plan["workers"] == []
+
+
+def test_build_plan_does_not_modify_its_input():
+    kwargs = plan_kwargs(namespaces=[{"name": "wiki", "mode": 0o750}])
+    snapshot = repr(kwargs)
+    build_plan(**kwargs)
+    assert repr(kwargs) == snapshot
+
+
+def test_defaults_are_the_documented_ones():
+    assert _topology.DEFAULT_ROOT == "/opt/swarmdata"
+    plan = build_plan(groups=groups(), variant="p2p", namespaces=["wiki"])
+    assert plan["root"] == "/opt/swarmdata"
+    assert plan["label_prefix"] == "swarmdata"
+    assert plan["namespaces"][0]["path"] == "/opt/swarmdata/namespaces/wiki"
