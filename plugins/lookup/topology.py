@@ -8,7 +8,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 name: topology
-author: swarmdata.replication contributors
+author: swarmdata.replication maintainers (@swarmdata)
 short_description: Turn the inventory into the per-node replication plan
 version_added: 0.1.0
 description:
@@ -57,7 +57,9 @@ options:
     vars:
       - name: replication_label_prefix
   replica_count:
-    description: GlusterFS replica count (C(glusterfs) only); derived from the node count when unset.
+    description:
+      - GlusterFS replica count (C(glusterfs) only).
+      - Unset, it is 3 where the host count is a multiple of 3, and 2 data bricks plus an arbiter on 2 hosts.
     type: raw
     vars:
       - name: replication_replica_count

@@ -25,10 +25,11 @@ VARIANTS_WITH_PRIMARY = ("bind",)
 CRITICALITIES = ("critical", "high", "medium", "low")
 NAMESPACE_KEYS = ("name", "criticality", "owner", "group", "mode")
 NAMESPACE_MAX_LEN = 63
-NAMESPACE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-LABEL_PREFIX_RE = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
-MODE_RE = re.compile(r"^0?[0-7]{3}$")
-OWNER_RE = re.compile(r"^(?:[a-z_][a-z0-9_-]{0,31}|[0-9]+)$")
+# Always used with fullmatch: '$' would also match before a trailing newline.
+NAMESPACE_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
+LABEL_PREFIX_RE = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
+MODE_RE = re.compile(r"0?[0-7]{3}")
+OWNER_RE = re.compile(r"(?:[a-z_][a-z0-9_-]{0,31}|[0-9]+)")
 SECRET_NAME_RE = re.compile(r"[^A-Za-z0-9_.-]")
 
 DEFAULT_ROOT = "/opt/swarmdata"
@@ -60,7 +61,7 @@ def validate_namespace_name(name, variable="replication_namespaces"):
         raise TopologyError("%s: namespace name %r contains '/'; a namespace is one directory level" % (variable, name))
     if ".." in name:
         raise TopologyError("%s: namespace name %r contains '..'" % (variable, name))
-    if not NAMESPACE_RE.match(name):
+    if not NAMESPACE_RE.fullmatch(name):
         raise TopologyError(
             "%s: namespace name %r must match [a-z0-9][a-z0-9_-]* (lowercase letters, digits, '_' and '-')"
             % (variable, name)
@@ -75,7 +76,8 @@ def validate_root(root, variable="replication_root"):
         raise TopologyError("%s must be an absolute path, got relative path %r" % (variable, root))
     if ".." in root.split("/"):
         raise TopologyError("%s must not contain '..', got %r" % (variable, root))
-    normalized = posixpath.normpath(root)
+    # normpath keeps a leading '//' (POSIX leaves it implementation-defined); collapse it.
+    normalized = "/" + posixpath.normpath(root).lstrip("/")
     if normalized == "/":
         raise TopologyError("%s must not be '/'" % variable)
     return normalized
@@ -85,7 +87,8 @@ def secret_name(*parts):
     """A Swarm secret name (at most 64 characters of [A-Za-z0-9_.-])."""
     name = "-".join(SECRET_NAME_RE.sub("_", str(p)) for p in parts)
     if len(name) > 64:
-        raise TopologyError("secret name %r is longer than 64 characters; use shorter inventory hostnames" % name)
+        raise TopologyError("secret name %r is longer than 64 characters; shorten replication_label_prefix "
+                            "or the inventory hostnames" % name)
     return name
 
 
@@ -111,14 +114,14 @@ def _normalize_namespace(item, index, root):
     owner = str(item.get("owner", "root"))
     group = str(item.get("group", owner if "owner" in item else "root"))
     for key, value in (("owner", owner), ("group", group)):
-        if not OWNER_RE.match(value):
+        if not OWNER_RE.fullmatch(value):
             raise TopologyError("%s.%s %r is not a user/group name or numeric id" % (variable, key, value))
     mode = item.get("mode", "0755")
-    if isinstance(mode, int):
-        # YAML reads an unquoted 0755 as the integer 493; accept it as meant.
-        mode = "%04o" % mode
+    if isinstance(mode, int) and not isinstance(mode, bool):
+        # YAML reads an unquoted 0750 as the integer 488 and 750 as 750; accept both as meant.
+        mode = str(mode) if MODE_RE.fullmatch(str(mode)) else "%04o" % mode
     mode = str(mode)
-    if not MODE_RE.match(mode):
+    if not MODE_RE.fullmatch(mode):
         raise TopologyError("%s.mode must be an octal string like '0750', got %r" % (variable, mode))
     if len(mode) == 3:
         mode = "0" + mode
@@ -161,7 +164,7 @@ def build_plan(
             "replication_variant must be one of %s, got %r" % (", ".join(VARIANTS), variant)
         )
     root = validate_root(root)
-    if not isinstance(label_prefix, str) or not LABEL_PREFIX_RE.match(label_prefix):
+    if not isinstance(label_prefix, str) or not LABEL_PREFIX_RE.fullmatch(label_prefix):
         raise TopologyError(
             "replication_label_prefix must be lowercase dot/dash-separated words like 'swarmdata', got %r"
             % (label_prefix,)
@@ -178,12 +181,13 @@ def build_plan(
     both = sorted(set(managers) & set(workers))
     if both:
         raise TopologyError(
-            "host(s) %s are in both %r and %r; put each host in one group" % (", ".join(both), managers_group, workers_group)
+            "host(s) %s are in both %r and %r; put each host in one group"
+            % (", ".join(both), managers_group, workers_group)
         )
     hosts = managers + [h for h in workers if h not in managers]
     dup_hosts = sorted({h for h in hosts if hosts.count(h) > 1})
     if dup_hosts:
-        raise TopologyError("host(s) %s listed twice in the swarm groups" % ", ".join(dup_hosts))
+        raise TopologyError("host(s) %s listed twice in %r/%r" % (", ".join(dup_hosts), managers_group, workers_group))
 
     if namespaces is None:
         namespaces = []
@@ -204,7 +208,8 @@ def build_plan(
             )
         if isinstance(primary, (list, tuple)):
             raise TopologyError(
-                "replication_primary must name exactly one host, got %d: %s" % (len(primary), ", ".join(map(str, primary)))
+                "replication_primary must name exactly one host, got %d: %s"
+                % (len(primary), ", ".join(map(str, primary)))
             )
         if primary not in hosts:
             raise TopologyError(
@@ -212,7 +217,9 @@ def build_plan(
                 % (primary, managers_group, workers_group, ", ".join(hosts))
             )
         if len(hosts) < 2:
-            raise TopologyError("variant %r needs at least 2 hosts (a primary and a replica), got 1" % variant)
+            raise TopologyError(
+                "replication_variant %r needs at least 2 hosts (a primary and a replica) in %r and %r, got 1"
+                % (variant, managers_group, workers_group))
     else:
         primary = None
 
@@ -296,16 +303,21 @@ def build_plan(
 def _gluster_layout(node_count, replica_count):
     """Replica/arbiter layout for a GlusterFS volume over ``node_count`` bricks."""
     if node_count < 2:
-        raise TopologyError("variant 'glusterfs' needs at least 2 hosts, got %d" % node_count)
+        raise TopologyError("replication_variant 'glusterfs' needs at least 2 hosts, got %d" % node_count)
     if replica_count in (None, ""):
         if node_count == 2:
             # Plain replica 2 splits brain; 2 data bricks + an arbiter brick does not.
             return {"replica": 2, "arbiter": 1}
+        if node_count % 3:
+            raise TopologyError(
+                "replication_replica_count is unset and the %d hosts are not a multiple of 3: set it to a "
+                "count that divides %d (at least 3), e.g. %d for one brick per host"
+                % (node_count, node_count, node_count))
         replica_count = 3
     try:
         replica_count = int(replica_count)
     except (TypeError, ValueError):
-        raise TopologyError("replication_replica_count must be an integer, got %r" % (replica_count,))
+        raise TopologyError("replication_replica_count must be an integer, got %r" % (replica_count,)) from None
     if replica_count > node_count:
         raise TopologyError(
             "replication_replica_count is %d but there are only %d hosts" % (replica_count, node_count)

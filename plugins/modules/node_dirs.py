@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: node_dirs
-author: swarmdata.replication contributors
+author: swarmdata.replication maintainers (@swarmdata)
 short_description: Create, remove, find and list namespace directories on a node
 version_added: 0.1.0
 description:
@@ -178,6 +178,10 @@ class NamespaceDirs(object):
             self.diff["after"][path] = after
 
     def absent(self):
+        for parent in (self.root, self.base):
+            self._check_not_link(parent)
+        # Check every namespace before deleting any, so a refusal leaves all of them as they were.
+        doomed = []
         for name in self.names:
             path = self.path(name)
             self._check_not_link(path)
@@ -190,6 +194,8 @@ class NamespaceDirs(object):
                     msg="namespace %r at %s is not empty (%d entries); nothing was deleted. "
                         "Empty it, or set force: true to delete its data" % (name, path, len(entries)),
                     paths=self.paths(), has=self.has(), namespaces=self.listing())
+            doomed.append((path, entries))
+        for path, entries in doomed:
             self.diff["before"][path] = {"state": "directory", "entries": len(entries)}
             self.diff["after"][path] = {"state": "absent"}
             self.changed = True

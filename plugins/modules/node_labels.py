@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: node_labels
-author: swarmdata.replication contributors
+author: swarmdata.replication maintainers (@swarmdata)
 short_description: Reconcile the collection's Swarm node labels on every node in one call
 version_added: 0.1.0
 description:

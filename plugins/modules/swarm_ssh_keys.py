@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: swarm_ssh_keys
-author: swarmdata.replication contributors
+author: swarmdata.replication maintainers (@swarmdata)
 short_description: Keep SSH keypairs (the mover key, host keys) in the cluster as Swarm secrets
 version_added: 0.1.0
 description:
@@ -116,8 +116,11 @@ class SwarmSshKeys(object):
 
     def run(self):
         params = self.module.params
+        names = [key["name"] for key in params["keys"]]
         for i, key in enumerate(params["keys"]):
             name = key["name"]
+            if names.count(name) > 1:
+                self.module.fail_json(msg="keys[%d].name %r is listed more than once" % (i, name))
             if not name or len(name) > 64 or SECRET_NAME_RE.search(name):
                 self.module.fail_json(msg="keys[%d].name %r must be 1-64 characters of [A-Za-z0-9_.-]" % (i, name))
         if params["state"] == "present" and not HAS_CRYPTOGRAPHY:

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, swarmdata.replication contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared set-up for the collection's unit tests.
@@ -26,7 +25,7 @@ COLLECTIONS_DIR = REPO_ROOT / "collections"
 COLLECTION_LINK = COLLECTIONS_DIR / "ansible_collections" / "swarmdata" / "replication"
 
 if not (COLLECTION_LINK / "galaxy.yml").is_file():  # pragma: no cover - a broken checkout
-    raise pytest.UsageError("%s does not lead to the collection (no galaxy.yml there)" % COLLECTION_LINK)
+    raise pytest.UsageError(f"{COLLECTION_LINK} does not lead to the collection (no galaxy.yml there)")
 
 # 1. Ansible's configuration: read once, when ansible.constants is first imported.
 _existing = [p for p in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep) if p]
@@ -40,13 +39,13 @@ while str(COLLECTIONS_DIR) in sys.path:
 sys.path.insert(0, str(COLLECTIONS_DIR))
 
 # 3. Ansible's collection finder, which lookup_loader needs to resolve swarmdata.replication.topology.
-from ansible.plugins.loader import init_plugin_loader  # noqa: E402
-from ansible.utils.collection_loader import AnsibleCollectionConfig  # noqa: E402
+from ansible.plugins.loader import init_plugin_loader
+from ansible.utils.collection_loader import AnsibleCollectionConfig
 
 if AnsibleCollectionConfig.collection_finder is None:
     init_plugin_loader([str(COLLECTIONS_DIR)])
 
-from ansible.module_utils.testing import patch_module_args  # noqa: E402
+from ansible.module_utils.testing import patch_module_args
 
 
 @dataclass
@@ -76,9 +75,8 @@ def run_module(capsys):
         if diff:
             args["_ansible_diff"] = True
         capsys.readouterr()  # drop anything printed before
-        with patch_module_args(args):
-            with pytest.raises(SystemExit) as exc:
-                module.main()
+        with patch_module_args(args), pytest.raises(SystemExit) as exc:
+            module.main()
         stdout = capsys.readouterr().out
         result = json.loads(stdout)
         rc = exc.value.code or 0

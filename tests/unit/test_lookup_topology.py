@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: (c) 2026, swarmdata.replication contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """plugins/lookup/topology.py, loaded the way Ansible loads it (lookup_loader), so set_options is real."""
@@ -6,8 +5,9 @@
 import pytest
 from ansible.errors import AnsibleError, AnsibleLookupError
 from ansible.plugins.loader import lookup_loader
-
-from ansible_collections.swarmdata.replication.plugins.module_utils._topology import build_plan
+from ansible_collections.swarmdata.replication.plugins.module_utils._topology import (
+    build_plan,
+)
 
 GROUPS = {
     "all": ["node1", "node2", "node3"],
@@ -91,14 +91,14 @@ def test_custom_group_names(topology):
 
 
 @pytest.mark.parametrize("extra, expected", [
-    (dict(replication_variant="rsync"), ["replication_variant", "must be one of bind, glusterfs, p2p", "'rsync'"]),
-    (dict(), ["replication_variant", "must be one of", "got None"]),
-    (dict(replication_variant="p2p", replication_namespaces=["../x"]),
+    ({"replication_variant": "rsync"}, ["replication_variant", "must be one of bind, glusterfs, p2p", "'rsync'"]),
+    ({}, ["replication_variant", "must be one of", "got None"]),
+    ({"replication_variant": "p2p", "replication_namespaces": ["../x"]},
      ["replication_namespaces[0].name", "'../x' contains '/'"]),
-    (dict(replication_variant="p2p", replication_namespaces=["wiki", "Wiki"]),
+    ({"replication_variant": "p2p", "replication_namespaces": ["wiki", "Wiki"]},
      ["replication_namespaces[1].name", "'Wiki' must match"]),
-    (dict(replication_variant="bind"), ["replication_primary", "must name the primary host"]),
-    (dict(replication_variant="p2p", replication_root="relative"), ["replication_root", "absolute path"]),
+    ({"replication_variant": "bind"}, ["replication_primary", "must name the primary host"]),
+    ({"replication_variant": "p2p", "replication_root": "relative"}, ["replication_root", "absolute path"]),
 ], ids=["unknown-variant", "no-variant", "bad-namespace", "bad-second-namespace", "bind-no-primary",
         "relative-root"])
 def test_bad_input_raises_lookup_error_naming_variable(topology, extra, expected):

@@ -38,14 +38,14 @@ def ansible_env(**extra):
 
 def run_playbook(*args, cwd=None):
     cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "site.yml")] + list(args)
-    proc = subprocess.run(cmd, cwd=cwd or PROJECT, env=ansible_env(), capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(cmd, cwd=cwd or PROJECT, env=ansible_env(), capture_output=True, text=True, timeout=900, check=False)
     return proc.returncode, proc.stdout + proc.stderr
 
 
 def run_module(host, module, args, *extra, cwd=None, env=None):
     cmd = ["ansible", host, "-i", INVENTORY, "-m", module, "-a", json.dumps(args)] + list(extra)
     proc = subprocess.run(cmd, cwd=cwd or PROJECT, env=env or ansible_env(), capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, check=False)
     return proc.returncode, proc.stdout + proc.stderr
 
 

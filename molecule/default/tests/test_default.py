@@ -59,7 +59,7 @@ def test_constraint_from_the_plan_places_on_the_primary(manager_host, group_vars
         "docker service create --detach --name swarmdata-probe --label io.swarmdata.test=1 "
         "--constraint '%s' --restart-condition none busybox-does-not-exist:0 true" % plan_constraint)
     try:
-        for _ in range(30):
+        for _attempt in range(30):
             tasks = manager_host.check_output("docker service ps swarmdata-probe --format '{{.Node}}'")
             if tasks.strip():
                 break
@@ -137,7 +137,7 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("extra,message", BAD_INPUTS, ids=[m for _, m in BAD_INPUTS])
+@pytest.mark.parametrize("extra,message", BAD_INPUTS, ids=[message for _extra, message in BAD_INPUTS])
 def test_bad_input_fails_before_any_host_is_touched(extra, message, all_hosts):
     rc, out = run_playbook("-e", json.dumps(extra))
     assert rc != 0

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Everything a fresh Debian/Ubuntu machine needs to run the lab and the tests, idempotently:
+# Debian's docker.io and debootstrap, a running dockerd, and a Python venv (.venv) from PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pkg in docker.io debootstrap rsync openssh-client python3-venv git; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  echo "setup: starting dockerd"
+  if [ -d /run/systemd/system ]; then
+    systemctl start docker
+  else
+    # No systemd (CI containers, sandboxes): run the daemon in the background.
+    nohup dockerd >/var/log/swarmdata-dockerd.log 2>&1 &
+  fi
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { echo "setup: dockerd did not start; see /var/log/swarmdata-dockerd.log" >&2; exit 1; }
+fi
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$python" -m venv .venv
+fi
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing requirements.txt into .venv"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -r requirements.txt
+  echo "$want" > .venv/.requirements.sha256
+fi
+echo "setup: ready (docker $(docker version --format '{{.Server.Version}}'), $(.venv/bin/ansible --version | head -1))"
