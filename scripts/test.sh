@@ -32,5 +32,14 @@ rsync -a --exclude collections --exclude .git --exclude .venv --exclude tests/ou
   "$sanity_root/ansible_collections/swarmdata/replication/"
 (cd "$sanity_root/ansible_collections/swarmdata/replication" && ansible-test sanity --venv --python 3.11)
 
+step "collection build, install into an empty path, playbook by FQCN"
+build_dir=$(mktemp -d)
+ansible-galaxy collection build --output-path "$build_dir" .
+ansible-galaxy collection install --no-deps -p "$build_dir/collections" "$build_dir"/swarmdata-replication-*.tar.gz
+(cd "$build_dir" && ANSIBLE_COLLECTIONS_PATH="$build_dir/collections" \
+  ansible-playbook -i localhost, swarmdata.replication.site --syntax-check)
+ANSIBLE_COLLECTIONS_PATH="$build_dir/collections" ansible-doc swarmdata.replication.node_dirs >/dev/null
+rm -rf "$build_dir"
+
 step "molecule (all scenarios)"
 molecule test --all
