@@ -17,6 +17,8 @@ step "ansible-lint (profile production)"
 ansible-lint
 step "unit tests"
 pytest tests/unit -q
+step "integration tests (real Docker)"
+pytest tests/integration -q
 
 step "ansible-test sanity"
 # ansible-test bootstraps pip in its venvs with a script from its own CI host, which is not reachable

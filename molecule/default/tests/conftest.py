@@ -38,7 +38,8 @@ def ansible_env(**extra):
 
 def run_playbook(*args, cwd=None):
     cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "site.yml")] + list(args)
-    proc = subprocess.run(cmd, cwd=cwd or PROJECT, env=ansible_env(), capture_output=True, text=True, timeout=900, check=False)
+    proc = subprocess.run(cmd, cwd=cwd or PROJECT, env=ansible_env(), capture_output=True, text=True,
+                          timeout=900, check=False)
     return proc.returncode, proc.stdout + proc.stderr
 
 
