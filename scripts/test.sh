@@ -37,7 +37,7 @@ rsync -a --exclude collections --exclude .git --exclude .venv --exclude tests/ou
 step "collection build, install into an empty path, playbook by FQCN"
 build_dir=$(mktemp -d)
 ansible-galaxy collection build --output-path "$build_dir" .
-ansible-galaxy collection install --no-deps -p "$build_dir/collections" "$build_dir"/swarmdata-replication-*.tar.gz
+ansible-galaxy collection install --force --no-deps -p "$build_dir/collections" "$build_dir"/swarmdata-replication-*.tar.gz
 (cd "$build_dir" && ANSIBLE_COLLECTIONS_PATH="$build_dir/collections" \
   ansible-playbook -i localhost, swarmdata.replication.site --syntax-check)
 ANSIBLE_COLLECTIONS_PATH="$build_dir/collections" ansible-doc swarmdata.replication.node_dirs >/dev/null

@@ -127,7 +127,9 @@ _raw:
       description: GlusterFS layout (C(replica), C(arbiter)) for the C(glusterfs) variant, else null.
       type: dict
     nodes:
-      description: Per inventory host, C(role), C(swarm_role), C(labels), C(peers), C(directories), C(namespace_dirs).
+      description:
+        - Per inventory host, C(role), C(swarm_role), C(labels), C(peers), C(directories), C(namespace_dirs),
+          C(slug) (a service-name-safe hostname) and C(constraints) (pins a service to that node).
       type: dict
 """
 

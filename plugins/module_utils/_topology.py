@@ -31,6 +31,7 @@ LABEL_PREFIX_RE = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
 MODE_RE = re.compile(r"0?[0-7]{3}")
 OWNER_RE = re.compile(r"(?:[a-z_][a-z0-9_-]{0,31}|[0-9]+)")
 SECRET_NAME_RE = re.compile(r"[^A-Za-z0-9_.-]")
+SLUG_RE = re.compile(r"[^a-z0-9-]+")
 
 DEFAULT_ROOT = "/opt/swarmdata"
 DEFAULT_LABEL_PREFIX = "swarmdata"
@@ -90,6 +91,11 @@ def secret_name(*parts):
         raise TopologyError("secret name %r is longer than 64 characters; shorten replication_label_prefix "
                             "or the inventory hostnames" % name)
     return name
+
+
+def host_slug(host):
+    """A DNS/service-name-safe form of an inventory hostname (lowercase letters, digits, '-')."""
+    return SLUG_RE.sub("-", str(host).lower()).strip("-") or "host"
 
 
 def _normalize_namespace(item, index, root):
@@ -255,6 +261,12 @@ def build_plan(
     if variant == "glusterfs":
         base_dirs.append({"path": posixpath.join(root, "brick"), "owner": "root", "group": "root", "mode": "0700"})
 
+    slugs = [host_slug(h) for h in hosts]
+    clashes = sorted({h for h in hosts if slugs.count(host_slug(h)) > 1})
+    if clashes:
+        raise TopologyError("inventory hostnames %s differ only in case or punctuation; they would share "
+                            "service names" % ", ".join(clashes))
+
     nodes = {}
     for host in hosts:
         if variant == "bind":
@@ -267,7 +279,10 @@ def build_plan(
             peers = [h for h in hosts if h != host]
         nodes[host] = {
             "name": host,
+            "slug": host_slug(host),
             "role": role,
+            # Pins a per-node service (e.g. a replica's receiver) to exactly this node.
+            "constraints": ["node.labels.%s == %s" % (label("host"), host)] + constraints[role],
             "swarm_role": "manager" if host in managers else "worker",
             "labels": {
                 role_label: role,

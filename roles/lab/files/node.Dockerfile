@@ -7,7 +7,7 @@ ENV container=docker DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       systemd systemd-sysv dbus docker.io openssh-server openssh-client \
-      python3 python3-docker python3-cryptography python3-apt \
+      python3 python3-docker python3-cryptography python3-apt python3-jsondiff python3-yaml \
       rsync inotify-tools iproute2 iputils-ping procps ca-certificates sudo less \
  && apt-get clean && rm -rf /var/lib/apt/lists/* \
  && systemctl mask getty.target console-getty.service systemd-logind.service \

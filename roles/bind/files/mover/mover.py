@@ -1,0 +1,255 @@
+#!/usr/bin/python3
+"""The bind variant's mover, one program with three faces.
+
+  mover receiver   on a replica: sshd that accepts only the mover key, forced to rrsync -wo /data
+  mover sender     on the primary: lsyncd (inotify, batched, one rsync per batch per replica and namespace)
+                   plus a periodic full reconcile; exits if lsyncd exits so Swarm restarts it (a restart
+                   begins with lsyncd's full startup sync, which is also how a watch-queue overflow is healed)
+  mover-rsync ...  rsync wrapper lsyncd and the reconcile call: runs rsync --stats and records, per replica
+                   and namespace, last success, duration, bytes and errors as JSON and Prometheus text.
+
+Configuration comes from the environment the stack sets; keys come from Swarm secrets.
+"""
+
+import fcntl
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+STATE = os.environ.get("MOVER_STATE_DIR", "/state")
+DATA = "/data"
+KEY = "/run/secrets/mover_key"
+KNOWN_HOSTS = "/etc/mover/known_hosts"
+SUCCESS_CODES = (0, 24)  # 24: source files vanished during the run (they were deleted meanwhile)
+RSH = ("/usr/bin/ssh -i %s -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=%s "
+       "-o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -o ServerAliveCountMax=3" % (KEY, KNOWN_HOSTS))
+RSYNC_OPTS = ["--archive", "--hard-links", "--numeric-ids", "--delay-updates", "--delete"]
+
+
+def log(msg):
+    sys.stderr.write("mover: %s\n" % msg)
+    sys.stderr.flush()
+
+
+def write_file(path, text, mode=0o600):
+    """Replace ``path`` atomically; several rsync wrappers may write the same file at once."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix="." + os.path.basename(path) + ".")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(tmp, mode)
+    os.rename(tmp, path)
+
+
+# ---------------------------------------------------------------- receiver
+SSHD_CONFIG = """\
+Port 22
+HostKey /run/secrets/ssh_host_ed25519_key
+AuthorizedKeysFile /etc/mover/authorized_keys
+PermitRootLogin forced-commands-only
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitEmptyPasswords no
+PermitTTY no
+AllowTcpForwarding no
+AllowStreamLocalForwarding no
+AllowAgentForwarding no
+X11Forwarding no
+PermitTunnel no
+PermitUserRC no
+PermitUserEnvironment no
+UsePAM no
+PrintMotd no
+LogLevel INFO
+"""
+
+
+def receiver():
+    public_key = os.environ["MOVER_PUBLIC_KEY"].strip()
+    if not re.match(r"^ssh-ed25519 [A-Za-z0-9+/=]+( .*)?$", public_key):
+        raise SystemExit("MOVER_PUBLIC_KEY is not an ssh-ed25519 public key")
+    # restrict: no pty, no forwarding; rrsync -wo: the key can only write into /data, never read or run anything else.
+    write_file("/etc/mover/authorized_keys", 'command="/usr/bin/rrsync -wo %s",restrict %s\n' % (DATA, public_key))
+    write_file("/etc/ssh/sshd_mover_config", SSHD_CONFIG)
+    os.makedirs("/run/sshd", exist_ok=True)
+    subprocess.check_call(["/usr/sbin/sshd", "-t", "-f", "/etc/ssh/sshd_mover_config"])
+    os.execv("/usr/sbin/sshd", ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_mover_config"])
+
+
+# ---------------------------------------------------------------- sender
+def lua_string(value):
+    return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def lsyncd_config(namespaces, replicas, delay):
+    lines = [
+        "settings {",
+        "  nodaemon = true,",
+        "  insist = true,",  # keep retrying a replica that is down instead of giving up
+        "  inotifyMode = %s," % lua_string("CloseWrite"),  # a file counts once it is closed, never half-written
+        "  statusFile = %s," % lua_string(os.path.join(STATE, "bind", "lsyncd.status")),
+        "  statusInterval = 10,",
+        "  maxProcesses = %d," % max(1, len(namespaces) * len(replicas)),
+        "}",
+    ]
+    for ns in namespaces:
+        for replica in replicas:
+            lines += [
+                "sync {",
+                "  default.rsync,",
+                "  source = %s," % lua_string("%s/%s/" % (DATA, ns)),
+                "  target = %s," % lua_string("%s:%s/" % (replica, ns)),
+                "  delay = %s," % delay,
+                "  delete = true,",
+                "  rsync = {",
+                "    binary = %s," % lua_string("/usr/local/bin/mover-rsync"),
+                "    archive = true,",
+                "    hard_links = true,",
+                # rrsync must read the server's arguments to confine them; --protect-args would hide them.
+                "    protect_args = false,",
+                "    rsh = %s," % lua_string(RSH),
+                "    _extra = { %s }," % ", ".join(lua_string(o) for o in ("--numeric-ids", "--delay-updates")),
+                "  },",
+                "}",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def reconcile_loop(namespaces, replicas, interval):
+    while True:
+        time.sleep(interval)
+        for ns in namespaces:
+            for replica in replicas:
+                cmd = ["/usr/local/bin/mover-rsync"] + RSYNC_OPTS + ["-e", RSH, "%s/%s/" % (DATA, ns),
+                                                                      "%s:%s/" % (replica, ns)]
+                rc = subprocess.call(cmd, stdout=subprocess.DEVNULL)
+                if rc not in SUCCESS_CODES:
+                    log("reconcile of %s to %s failed (rsync exit %d); the next one retries" % (ns, replica, rc))
+
+
+def sender():
+    namespaces = os.environ.get("MOVER_NAMESPACES", "").split()
+    replicas = os.environ.get("MOVER_REPLICAS", "").split()
+    delay = float(os.environ.get("MOVER_DELAY", "1"))
+    interval = float(os.environ.get("MOVER_RECONCILE_INTERVAL", "300"))
+    os.makedirs(os.path.join(STATE, "bind"), exist_ok=True)
+    os.makedirs("/etc/mover", exist_ok=True)
+    write_file(KNOWN_HOSTS, os.environ["MOVER_KNOWN_HOSTS"].strip() + "\n", 0o644)
+    if not namespaces or not replicas:
+        log("nothing to replicate (namespaces=%s replicas=%s); idling" % (namespaces, replicas))
+        while True:
+            time.sleep(3600)
+    write_file("/etc/mover/lsyncd.conf.lua", lsyncd_config(namespaces, replicas, "%g" % delay), 0o644)
+    if interval > 0:
+        threading.Thread(target=reconcile_loop, args=(namespaces, replicas, interval), daemon=True).start()
+    proc = subprocess.Popen(["/usr/bin/lsyncd", "-nodaemon", "/etc/mover/lsyncd.conf.lua"])
+    rc = proc.wait()
+    log("lsyncd exited with %d; exiting so Swarm restarts the sender (the restart does a full sync)" % rc)
+    sys.exit(rc or 1)
+
+
+# ---------------------------------------------------------------- rsync wrapper + status
+STAT_PATTERNS = {
+    "bytes_sent": re.compile(r"^Total bytes sent: ([\d,]+)", re.M),
+    "files_transferred": re.compile(r"^Number of regular files transferred: ([\d,]+)", re.M),
+    "files_total": re.compile(r"^Number of files: ([\d,]+)", re.M),
+}
+
+
+def record(replica, namespace, rc, started, duration, stats):
+    directory = os.path.join(STATE, "bind", replica)
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, namespace + ".json")
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with open(path) as handle:
+                entry = json.load(handle)
+        except (OSError, ValueError):
+            entry = {"replica": replica, "namespace": namespace, "runs_total": 0, "errors_total": 0,
+                     "bytes_sent_total": 0, "last_success": None}
+        entry["runs_total"] += 1
+        entry["last_attempt"] = started
+        entry["last_exit_code"] = rc
+        entry["bytes_sent_total"] += stats.get("bytes_sent", 0)
+        if rc in SUCCESS_CODES:
+            entry["last_success"] = started + duration
+            entry["last_duration_seconds"] = round(duration, 3)
+            entry["last_bytes_sent"] = stats.get("bytes_sent", 0)
+            entry["last_files_transferred"] = stats.get("files_transferred", 0)
+            entry["files_total"] = stats.get("files_total", entry.get("files_total", 0))
+        else:
+            entry["errors_total"] += 1
+        write_file(path, json.dumps(entry, sort_keys=True), 0o644)
+        write_metrics()
+
+
+def write_metrics():
+    metrics = [
+        ("swarmdata_bind_last_success_timestamp_seconds", "gauge", "last_success",
+         "Unix time of the last successful sync"),
+        ("swarmdata_bind_last_duration_seconds", "gauge", "last_duration_seconds", "Duration of the last successful sync"),
+        ("swarmdata_bind_last_bytes_sent", "gauge", "last_bytes_sent", "Bytes sent by the last successful sync"),
+        ("swarmdata_bind_bytes_sent_total", "counter", "bytes_sent_total", "Bytes sent by all syncs"),
+        ("swarmdata_bind_syncs_total", "counter", "runs_total", "Sync runs"),
+        ("swarmdata_bind_sync_errors_total", "counter", "errors_total", "Failed sync runs"),
+        ("swarmdata_bind_last_exit_code", "gauge", "last_exit_code", "rsync exit code of the last run"),
+    ]
+    entries = []
+    for path in sorted(glob.glob(os.path.join(STATE, "bind", "*", "*.json"))):
+        try:
+            with open(path) as handle:
+                entries.append(json.load(handle))
+        except (OSError, ValueError):
+            continue
+    out = []
+    for name, kind, key, help_text in metrics:
+        out.append("# HELP %s %s" % (name, help_text))
+        out.append("# TYPE %s %s" % (name, kind))
+        for e in entries:
+            if e.get(key) is not None:
+                out.append('%s{replica="%s",namespace="%s"} %s' % (name, e["replica"], e["namespace"], e[key]))
+    write_file(os.path.join(STATE, "bind", "metrics.prom"), "\n".join(out) + "\n", 0o644)
+
+
+def rsync_wrapper(args):
+    target = args[-1] if args else ""
+    m = re.match(r"^([^:/]+):([^/]+)/?$", target)
+    started = time.time()
+    proc = subprocess.run(["/usr/bin/rsync", "--stats"] + args, stdout=subprocess.PIPE, text=True, check=False)
+    duration = time.time() - started
+    sys.stdout.write(proc.stdout)
+    if m:
+        stats = {}
+        for key, pattern in STAT_PATTERNS.items():
+            found = pattern.search(proc.stdout)
+            if found:
+                stats[key] = int(found.group(1).replace(",", ""))
+        replica = m.group(1)
+        record(replica[len("recv-"):] if replica.startswith("recv-") else replica, m.group(2).rstrip("/"),
+               proc.returncode, started, duration, stats)
+    return proc.returncode
+
+
+def main():
+    if os.path.basename(sys.argv[0]) == "mover-rsync":
+        sys.exit(rsync_wrapper(sys.argv[1:]))
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "receiver":
+        receiver()
+    elif command == "sender":
+        sender()
+    elif command == "metrics":
+        write_metrics()
+    else:
+        raise SystemExit("usage: mover receiver|sender|metrics, or mover-rsync RSYNC-ARGS")
+
+
+if __name__ == "__main__":
+    main()
