@@ -12,3 +12,5 @@ if [ "${1:-}" = "--destroy" ]; then
 fi
 ansible-playbook playbooks/lab.yml
 ansible-playbook -i inventories/lab/hosts.yml site.yml "$@"
+# Show replication working: a file written on the primary appears on every replica, and its delete too.
+ansible-playbook -i inventories/lab/hosts.yml playbooks/check_replication.yml

@@ -505,3 +505,19 @@ def test_defaults_are_the_documented_ones():
     assert plan["root"] == "/opt/swarmdata"
     assert plan["label_prefix"] == "swarmdata"
     assert plan["namespaces"][0]["path"] == "/opt/swarmdata/namespaces/wiki"
+
+
+def test_per_node_constraints_pin_to_that_node_and_match_its_labels():
+    plan = build_plan(**plan_kwargs(groups=groups(managers=["Node_1.example"], workers=["node2"]),
+                                    primary="Node_1.example"))
+    for host, node in plan["nodes"].items():
+        for constraint in node["constraints"]:
+            key, value = re.fullmatch(r"node\.labels\.(\S+) == (\S+)", constraint).groups()
+            assert node["labels"][key] == value
+        assert any(c.endswith("== %s" % host) for c in node["constraints"])
+    assert plan["nodes"]["Node_1.example"]["slug"] == "node-1-example"
+
+
+def test_hostnames_that_would_share_a_service_name_are_refused():
+    with pytest.raises(TopologyError, match="differ only in case or punctuation"):
+        build_plan(**plan_kwargs(groups=groups(managers=["node_1"], workers=["node-1"]), primary="node_1"))

@@ -1,72 +1,8 @@
-"""Helpers for the scenario's testinfra checks: run ansible against the scenario's own lab nodes."""
+"""The shared helpers and fixtures (molecule/shared/helpers.py)."""
 
-import json
 import os
-import re
-import subprocess
+import sys
 
-import pytest
-import testinfra
-import testinfra.utils.ansible_runner
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
 
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
-PROJECT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
-RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
-PRIVATE_MARKERS = ("PRIVATE KEY", "b3BlbnNzaC1rZXktdjE")  # the second is base64 of 'openssh-key-v1'
-
-
-def recap(output):
-    """{host: {ok, changed, failed, ...}} from an ansible-playbook PLAY RECAP."""
-    result = {}
-    for line in output.splitlines():
-        m = re.match(r"^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$", line.strip())
-        if m:
-            result[m.group(1)] = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2)))
-    return result
-
-
-def ansible_env(**extra):
-    env = dict(os.environ)
-    env.pop("ANSIBLE_LOG_PATH", None)
-    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(PROJECT, "collections")
-    env["ANSIBLE_ROLES_PATH"] = os.path.join(PROJECT, "roles")
-    env["ANSIBLE_FORCE_COLOR"] = "0"
-    env["ANSIBLE_NOCOLOR"] = "1"
-    env.update(extra)
-    return env
-
-
-def run_playbook(*args, cwd=None):
-    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "site.yml")] + list(args)
-    proc = subprocess.run(cmd, cwd=cwd or PROJECT, env=ansible_env(), capture_output=True, text=True,
-                          timeout=900, check=False)
-    return proc.returncode, proc.stdout + proc.stderr
-
-
-def run_module(host, module, args, *extra, cwd=None, env=None):
-    cmd = ["ansible", host, "-i", INVENTORY, "-m", module, "-a", json.dumps(args)] + list(extra)
-    proc = subprocess.run(cmd, cwd=cwd or PROJECT, env=env or ansible_env(), capture_output=True, text=True,
-                          timeout=300, check=False)
-    return proc.returncode, proc.stdout + proc.stderr
-
-
-@pytest.fixture(scope="session")
-def managers():
-    return RUNNER.get_hosts("swarm_managers")
-
-
-@pytest.fixture(scope="session")
-def all_hosts():
-    return RUNNER.get_hosts("all")
-
-
-@pytest.fixture(scope="session")
-def manager_host(managers):
-    return testinfra.get_host("docker://" + managers[0])
-
-
-@pytest.fixture(scope="session")
-def group_vars():
-    inv = json.loads(subprocess.run(["ansible-inventory", "-i", INVENTORY, "--list"], env=ansible_env(),
-                                    capture_output=True, text=True, check=True).stdout)
-    return inv["_meta"]["hostvars"][RUNNER.get_hosts("all")[0]]
+from helpers import *  # noqa: E402,F401,F403  pylint: disable=wildcard-import,unused-wildcard-import

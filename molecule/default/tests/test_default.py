@@ -6,7 +6,7 @@ import tempfile
 import time
 
 import pytest
-from conftest import PRIVATE_MARKERS, RUNNER, recap, run_module, run_playbook
+from helpers import PRIVATE_MARKERS, RUNNER, recap, run_module, run_playbook
 
 testinfra_hosts = RUNNER.get_hosts("all")
 PREFIX = "swarmdata"

@@ -1,0 +1,219 @@
+"""The bind variant on a real 3-node swarm: live rsync-over-SSH from the primary to both replicas.
+
+Every wait is bounded; a timeout fails with what still differs.
+"""
+
+import json
+import subprocess
+import time
+
+import pytest
+import testinfra
+from helpers import RUNNER, manifest, recap, run_playbook
+
+testinfra_hosts = RUNNER.get_hosts("swarm_managers")[:1]  # each test drives the lab itself
+ROOT = "/opt/swarmdata/namespaces"
+NAMESPACES = ("wiki", "db", "media")
+
+
+@pytest.fixture(scope="module")
+def lab(group_vars):
+    primary = group_vars["replication_primary"]
+    replicas = [h for h in RUNNER.get_hosts("all") if h != primary]
+    return {
+        "primary": primary,
+        "replicas": replicas,
+        "hosts": dict((h, testinfra.get_host("docker://" + h)) for h in [primary] + replicas),
+    }
+
+
+def differences(lab, namespaces=NAMESPACES):
+    diffs = []
+    for ns in namespaces:
+        want = manifest(lab["hosts"][lab["primary"]], "%s/%s" % (ROOT, ns))
+        for replica in lab["replicas"]:
+            have = manifest(lab["hosts"][replica], "%s/%s" % (ROOT, ns))
+            if have != want:
+                missing = sorted(set(want) - set(have))
+                extra = sorted(set(have) - set(want))
+                changed = sorted(k for k in set(want) & set(have) if want[k] != have[k])
+                diffs.append("%s/%s: %d missing %s, %d extra %s, %d differ %s" % (
+                    replica, ns, len(missing), missing[:3], len(extra), extra[:3], len(changed),
+                    [(k, want[k], have[k]) for k in changed[:2]]))
+    return diffs
+
+
+def wait_identical(lab, timeout=300, namespaces=NAMESPACES):
+    deadline = time.time() + timeout
+    diffs = ["not compared yet"]
+    while time.time() < deadline:
+        try:
+            diffs = differences(lab, namespaces)
+        except (AssertionError, RuntimeError, ValueError) as exc:  # a tree changing under the walk
+            diffs = [str(exc)]
+        if not diffs:
+            return
+        time.sleep(3)
+    pytest.fail("replicas still differ after %d s: %s" % (timeout, diffs))
+
+
+def on_primary(lab, script):
+    return lab["hosts"][lab["primary"]].check_output("python3 -c %s" % json.dumps(script))
+
+
+def sender_container(lab):
+    cid = lab["hosts"][lab["primary"]].check_output(
+        "docker ps -q -f label=com.docker.swarm.service.name=swarmdata_sender")
+    assert cid, "no running sender container on the primary"
+    return cid.split()[0]
+
+
+def in_sender(lab, command):
+    return lab["hosts"][lab["primary"]].run("docker exec %s sh -c %s" % (sender_container(lab), json.dumps(command)))
+
+
+def test_create_modify_rename_delete_10k_files_and_200mb_converge(lab):
+    on_primary(lab, r"""
+import os, shutil
+root = "/opt/swarmdata/namespaces"
+for d in range(10):
+    os.makedirs("%s/wiki/pages/%02d" % (root, d), exist_ok=True)
+    for i in range(1000):
+        with open("%s/wiki/pages/%02d/p%04d.md" % (root, d, i), "w") as f:
+            f.write("page %d-%d\n" % (d, i) * (i % 7 + 1))
+db = root + "/db"
+open(db + "/a.txt", "w").write("first\n")
+open(db + "/b.txt", "w").write("to be renamed\n")
+open(db + "/gone.txt", "w").write("to be deleted\n")
+os.makedirs(db + "/sub/deeper", exist_ok=True)
+open(db + "/sub/deeper/x.bin", "wb").write(os.urandom(4096))
+os.symlink("a.txt", db + "/link-to-a")
+open(db + "/a.txt", "a").write("modified\n")
+os.rename(db + "/b.txt", db + "/c.txt")
+os.chmod(db + "/c.txt", 0o600)
+os.chown(db + "/c.txt", 999, 999)
+os.remove(db + "/gone.txt")
+os.makedirs(db + "/olddir/inner", exist_ok=True)
+open(db + "/olddir/inner/f", "w").write("x")
+os.rename(db + "/olddir", db + "/newdir")
+""")
+    lab["hosts"][lab["primary"]].check_output(
+        "dd if=/dev/urandom of=%s/media/big.bin bs=1M count=200 status=none" % ROOT)
+    wait_identical(lab, timeout=420)
+    for replica in lab["replicas"]:
+        host = lab["hosts"][replica]
+        assert not host.file(ROOT + "/db/gone.txt").exists
+        assert not host.file(ROOT + "/db/b.txt").exists
+        assert not host.file(ROOT + "/db/olddir").exists
+        assert host.file(ROOT + "/db/c.txt").mode == 0o600
+        assert host.file(ROOT + "/db/c.txt").uid == 999
+        assert host.file(ROOT + "/db/link-to-a").is_symlink
+        assert host.file(ROOT + "/media/big.bin").size == 200 * 1024 * 1024
+
+
+def test_a_file_being_written_never_shows_truncated_on_a_replica(lab):
+    size = 200 * 1024 * 1024
+    # Written slowly (about 6 s) while other files in the namespace change, so batches run meanwhile.
+    lab["hosts"][lab["primary"]].check_output(
+        "nohup python3 -c %s >/dev/null 2>&1 &" % json.dumps(r"""
+import os, time
+chunk = os.urandom(10 * 1024 * 1024)
+with open("/opt/swarmdata/namespaces/media/growing.bin", "wb") as f:
+    for i in range(20):
+        f.write(chunk)
+        f.flush()
+        open("/opt/swarmdata/namespaces/media/tick-%02d" % i, "w").write("%d\n" % i)
+        time.sleep(0.3)
+"""))
+    seen_sizes = dict((r, set()) for r in lab["replicas"])
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        for replica in lab["replicas"]:
+            f = lab["hosts"][replica].file(ROOT + "/media/growing.bin")
+            if f.exists:
+                seen_sizes[replica].add(f.size)
+        if all(size in s for s in seen_sizes.values()):
+            break
+        time.sleep(0.25)
+    for replica, sizes in seen_sizes.items():
+        assert sizes == {size}, "%s showed growing.bin at sizes %s" % (replica, sorted(sizes))
+    wait_identical(lab, namespaces=("media",))
+
+
+def test_the_mover_key_cannot_open_a_shell_or_read(lab):
+    replica_svc = "recv-" + lab["replicas"][0]
+    ssh = ("ssh -i /run/secrets/mover_key -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes "
+           "-o UserKnownHostsFile=/etc/mover/known_hosts -o ConnectTimeout=5")
+    shell = in_sender(lab, "%s %s id" % (ssh, replica_svc))
+    assert shell.rc != 0 and "uid=" not in shell.stdout, shell.stdout + shell.stderr
+    tty = in_sender(lab, "%s -tt %s /bin/sh -c id" % (ssh, replica_svc))
+    assert "uid=" not in tty.stdout
+    read = in_sender(lab, "rm -rf /tmp/steal && rsync -a -e '%s' %s:wiki/ /tmp/steal/; echo rc=$?"
+                     % (ssh, replica_svc))
+    assert "rc=0" not in read.stdout, read.stdout + read.stderr
+    escape = in_sender(lab, "echo x > /tmp/escape && rsync -e '%s' /tmp/escape %s:../escape; echo rc=$?"
+                       % (ssh, replica_svc))
+    assert "rc=0" not in escape.stdout
+    assert not lab["hosts"][lab["replicas"][0]].file("/opt/swarmdata/escape").exists
+    # The replica's host key is pinned: an unknown key is refused, not accepted on first use.
+    unpinned = in_sender(lab, "%s -o UserKnownHostsFile=/dev/null %s true"
+                         % (ssh.replace("-o UserKnownHostsFile=/etc/mover/known_hosts", ""), replica_svc))
+    assert unpinned.rc != 0 and "Host key verification failed" in unpinned.stderr
+    # Another key is refused outright, and there is no password login to fall back on.
+    other = in_sender(lab, "rm -f /tmp/k /tmp/k.pub && ssh-keygen -q -t ed25519 -N '' -f /tmp/k && "
+                           "%s -i /tmp/k %s true" % (ssh.replace("-i /run/secrets/mover_key", ""), replica_svc))
+    assert other.rc != 0 and "Permission denied (publickey)" in other.stderr
+
+
+def test_a_stopped_replica_catches_up_with_no_manual_step(lab):
+    replica = lab["replicas"][-1]
+    subprocess.run(["docker", "stop", replica], check=True, capture_output=True)
+    try:
+        on_primary(lab, r"""
+import os
+db = "/opt/swarmdata/namespaces/db"
+os.makedirs(db + "/while-down", exist_ok=True)
+for i in range(200):
+    open(db + "/while-down/f%03d" % i, "w").write("written while a replica was down %d\n" % i)
+os.remove(db + "/a.txt")
+""")
+        time.sleep(5)
+    finally:
+        subprocess.run(["docker", "start", replica], check=True, capture_output=True)
+    wait_identical(lab, timeout=420)
+
+
+def test_sender_restarted_mid_transfer_ends_identical(lab):
+    lab["hosts"][lab["primary"]].check_output(
+        "nohup python3 -c %s >/dev/null 2>&1 &" % json.dumps(r"""
+import os
+d = "/opt/swarmdata/namespaces/media/burst"
+os.makedirs(d, exist_ok=True)
+for i in range(300):
+    open("%s/b%03d" % (d, i), "wb").write(os.urandom(512 * 1024))
+"""))
+    time.sleep(1.5)
+    lab["hosts"][lab["primary"]].check_output("docker kill %s" % sender_container(lab))
+    wait_identical(lab, timeout=420)
+
+
+def test_drift_on_a_replica_is_repaired_by_the_periodic_reconcile(lab):
+    replica = lab["hosts"][lab["replicas"][0]]
+    replica.check_output("echo tampered > %s/db/c.txt && echo stray > %s/db/stray.txt" % (ROOT, ROOT))
+    wait_identical(lab, timeout=180, namespaces=("db",))
+    assert not replica.file(ROOT + "/db/stray.txt").exists
+
+
+def test_status_table_and_metrics(lab):
+    rc, out = run_playbook(playbook="playbooks/status.yml")
+    assert rc == 0, out
+    for replica in lab["replicas"]:
+        for ns in NAMESPACES:
+            assert any(line.split()[:2] == [replica, ns] and "20" in line for line in out.splitlines()
+                       if line.strip().startswith(replica)), "no status row for %s/%s:\n%s" % (replica, ns, out)
+    assert all(r["changed"] == 0 for r in recap(out).values())
+    metrics = lab["hosts"][lab["primary"]].file("/opt/swarmdata/state/bind/metrics.prom").content_string
+    for replica in lab["replicas"]:
+        for ns in NAMESPACES:
+            series = 'swarmdata_bind_last_success_timestamp_seconds{replica="%s",namespace="%s"}' % (replica, ns)
+            assert series in metrics

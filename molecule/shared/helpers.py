@@ -1,0 +1,111 @@
+"""Helpers shared by the scenarios' testinfra checks: run ansible against the scenario's own lab nodes.
+
+Each scenario's tests/conftest.py imports this module (fixtures included).
+"""
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+import testinfra
+import testinfra.utils.ansible_runner
+
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+PROJECT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
+RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
+PRIVATE_MARKERS = ("PRIVATE KEY", "b3BlbnNzaC1rZXktdjE")  # the second is base64 of 'openssh-key-v1'
+
+
+def recap(output):
+    """{host: {ok, changed, failed, ...}} from an ansible-playbook PLAY RECAP."""
+    result = {}
+    for line in output.splitlines():
+        m = re.match(r"^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$", line.strip())
+        if m:
+            result[m.group(1)] = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2)))
+    return result
+
+
+def ansible_env(**extra):
+    env = dict(os.environ)
+    env.pop("ANSIBLE_LOG_PATH", None)
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(PROJECT, "collections")
+    env["ANSIBLE_ROLES_PATH"] = os.path.join(PROJECT, "roles")
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env.update(extra)
+    return env
+
+
+def run_playbook(*args, cwd=None, playbook="site.yml"):
+    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, playbook)] + list(args)
+    proc = subprocess.run(cmd, cwd=cwd or PROJECT, env=ansible_env(), capture_output=True, text=True,
+                          timeout=900, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def run_module(host, module, args, *extra, cwd=None, env=None):
+    cmd = ["ansible", host, "-i", INVENTORY, "-m", module, "-a", json.dumps(args)] + list(extra)
+    proc = subprocess.run(cmd, cwd=cwd or PROJECT, env=env or ansible_env(), capture_output=True, text=True,
+                          timeout=300, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="session")
+def managers():
+    return RUNNER.get_hosts("swarm_managers")
+
+
+@pytest.fixture(scope="session")
+def all_hosts():
+    return RUNNER.get_hosts("all")
+
+
+@pytest.fixture(scope="session")
+def manager_host(managers):
+    return testinfra.get_host("docker://" + managers[0])
+
+
+@pytest.fixture(scope="session")
+def group_vars():
+    inv = json.loads(subprocess.run(["ansible-inventory", "-i", INVENTORY, "--list"], env=ansible_env(),
+                                    capture_output=True, text=True, check=True).stdout)
+    return inv["_meta"]["hostvars"][RUNNER.get_hosts("all")[0]]
+
+
+MANIFEST_SCRIPT = r"""
+import hashlib, json, os, stat, sys
+root = sys.argv[1]
+out = {}
+for d, dirs, files in os.walk(root):
+    for n in dirs + files:
+        p = os.path.join(d, n)
+        st = os.lstat(p)
+        rel = os.path.relpath(p, root)
+        digest = None
+        if stat.S_ISREG(st.st_mode):
+            h = hashlib.sha256()
+            with open(p, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            digest = h.hexdigest()
+        elif stat.S_ISLNK(st.st_mode):
+            digest = os.readlink(p)
+        mtime = None if stat.S_ISDIR(st.st_mode) else int(st.st_mtime)
+        out[rel] = [st.st_mode, st.st_uid, st.st_gid, st.st_size if not stat.S_ISDIR(st.st_mode) else 0, mtime, digest]
+json.dump(out, sys.stdout, sort_keys=True)
+"""
+
+
+def manifest(host, path):
+    """{relative path: [mode, uid, gid, size, mtime, sha256 or link target]} of a tree on a node."""
+    out = host.check_output("python3 -c %s %s" % (shlex_quote(MANIFEST_SCRIPT), shlex_quote(path)))
+    return json.loads(out)
+
+
+def shlex_quote(text):
+    import shlex
+
+    return shlex.quote(text)

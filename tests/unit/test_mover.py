@@ -1,0 +1,77 @@
+"""The bind mover's own logic (roles/bind/files/mover/mover.py), without a network: the lsyncd
+configuration it writes, and the status/metrics the rsync wrapper records around a real local rsync."""
+
+import importlib.machinery
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+MOVER = Path(__file__).resolve().parents[2] / "roles" / "bind" / "files" / "mover" / "mover.py"
+
+
+@pytest.fixture
+def mover(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOVER_STATE_DIR", str(tmp_path / "state"))
+    loader = importlib.machinery.SourceFileLoader("mover_under_test", str(MOVER))
+    spec = importlib.util.spec_from_loader("mover_under_test", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def test_lsyncd_config_one_sync_per_namespace_and_replica(mover):
+    conf = mover.lsyncd_config(["wiki", "db"], ["recv-n2", "recv-n3"], "1")
+    assert conf.count("sync {") == 4
+    assert 'source = "/data/wiki/",' in conf and 'target = "recv-n3:db/",' in conf
+    assert 'inotifyMode = "CloseWrite",' in conf  # a file counts only once it is closed
+    assert "insist = true," in conf
+    assert "delay = 1," in conf
+    assert "protect_args = false," in conf  # rrsync must see the arguments it confines
+    assert '"--delay-updates"' in conf
+    assert "StrictHostKeyChecking=yes" in conf
+
+
+def test_lua_string_escapes_quotes_and_backslashes(mover):
+    assert mover.lua_string('a"b\\c') == '"a\\"b\\\\c"'
+
+
+def test_rsync_wrapper_records_success_bytes_and_metrics(mover, tmp_path, monkeypatch):
+    if not shutil.which("rsync"):
+        pytest.skip("rsync is not installed")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "f").write_bytes(b"x" * 5000)
+    dest = tmp_path / "recv-node2:wiki"  # a local path that reads like the wrapper's remote target
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(mover.subprocess, "run", _local_rsync(mover.subprocess.run))
+    rc = mover.rsync_wrapper(["-a", str(src) + "/", "recv-node2:wiki/"])
+    assert rc == 0
+    assert (dest / "f").read_bytes() == b"x" * 5000
+    entry = json.loads((tmp_path / "state" / "bind" / "node2" / "wiki.json").read_text())
+    assert entry["runs_total"] == 1 and entry["errors_total"] == 0
+    assert entry["last_bytes_sent"] > 5000 and entry["last_files_transferred"] == 1
+    metrics = (tmp_path / "state" / "bind" / "metrics.prom").read_text()
+    assert 'swarmdata_bind_syncs_total{replica="node2",namespace="wiki"} 1' in metrics
+    assert "# TYPE swarmdata_bind_bytes_sent_total counter" in metrics
+
+
+def test_rsync_wrapper_counts_a_failure_without_touching_last_success(mover, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(mover.subprocess, "run", _local_rsync(mover.subprocess.run))
+    assert mover.rsync_wrapper(["-a", str(tmp_path / "missing") + "/", "recv-node3:db/"]) != 0
+    entry = json.loads((tmp_path / "state" / "bind" / "node3" / "db.json").read_text())
+    assert entry["errors_total"] == 1 and entry["last_success"] is None
+
+
+def _local_rsync(real_run):
+    """Run rsync locally: 'recv-node2:wiki/' becomes the local directory 'recv-node2:wiki/'."""
+
+    def run(cmd, **kwargs):
+        cmd = list(cmd)
+        cmd[-1] = "./" + cmd[-1]
+        return real_run(cmd, **kwargs)
+
+    return run
