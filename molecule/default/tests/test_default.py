@@ -155,3 +155,27 @@ def test_check_mode_reports_a_new_namespace_and_creates_nothing(group_vars, all_
     assert all(hosts[h]["changed"] >= 1 for h in all_hosts), hosts
     for name in all_hosts:
         assert not RUNNER.get_host(name).file(group_vars["replication_root"] + "/namespaces/checkonly").exists
+
+
+def test_a_host_in_another_swarm_is_refused_then_rejoins_after_leaving(manager_host, all_hosts):
+    worker = all_hosts[-1]
+    node = RUNNER.get_host(worker)
+    old_id = node.check_output("docker info --format '{{.Swarm.NodeID}}'")
+    node.check_output("docker swarm leave --force")
+    node.check_output("docker swarm init --advertise-addr 127.0.0.1 >/dev/null")
+    foreign_id = node.check_output("docker info --format '{{.Swarm.NodeID}}'")
+    try:
+        rc, out = run_playbook()
+        assert rc != 0
+        assert "%s is already in a different swarm" % worker in out
+        assert "docker swarm leave --force" in out
+        # It was not re-joined behind the operator's back.
+        assert node.check_output("docker info --format '{{.Swarm.NodeID}}'") == foreign_id
+    finally:
+        node.check_output("docker swarm leave --force")
+        manager_host.run("docker node rm --force %s" % old_id)
+    rc, out = run_playbook()
+    assert rc == 0, out
+    assert json.loads(node.check_output("docker info --format '{{json .Swarm}}'"))["LocalNodeState"] == "active"
+    rc, out = run_playbook()
+    assert rc == 0 and all(r["changed"] == 0 for r in recap(out).values()), out
