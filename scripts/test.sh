@@ -10,7 +10,7 @@ export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 step() { printf '\n=== %s\n' "$*"; }
 
 step "ruff"
-ruff check plugins tests molecule
+ruff check plugins tests molecule roles scripts
 step "yamllint"
 yamllint -s .
 step "ansible-lint (profile production)"

@@ -1,12 +1,12 @@
-#!/usr/bin/python3
 """The bind variant's mover, one program with three faces.
 
   mover receiver   on a replica: sshd that accepts only the mover key, forced to rrsync -wo /data
   mover sender     on the primary: lsyncd (inotify, batched, one rsync per batch per replica and namespace)
                    plus a periodic full reconcile; exits if lsyncd exits so Swarm restarts it (a restart
                    begins with lsyncd's full startup sync, which is also how a watch-queue overflow is healed)
-  mover-rsync ...  rsync wrapper lsyncd and the reconcile call: runs rsync --stats and records, per replica
-                   and namespace, last success, duration, bytes and errors as JSON and Prometheus text.
+  mover rsync ...  (installed as mover-rsync) the rsync that lsyncd and the reconcile call: runs rsync --stats
+                   and records, per replica and namespace, last success, duration, bytes and errors
+                   as JSON and Prometheus text.
 
 Configuration comes from the environment the stack sets; keys come from Swarm secrets.
 """
@@ -126,8 +126,8 @@ def reconcile_loop(namespaces, replicas, interval):
         time.sleep(interval)
         for ns in namespaces:
             for replica in replicas:
-                cmd = ["/usr/local/bin/mover-rsync"] + RSYNC_OPTS + ["-e", RSH, "%s/%s/" % (DATA, ns),
-                                                                      "%s:%s/" % (replica, ns)]
+                source, target = "%s/%s/" % (DATA, ns), "%s:%s/" % (replica, ns)
+                cmd = ["/usr/local/bin/mover-rsync"] + RSYNC_OPTS + ["-e", RSH, source, target]
                 rc = subprocess.call(cmd, stdout=subprocess.DEVNULL)
                 if rc not in SUCCESS_CODES:
                     log("reconcile of %s to %s failed (rsync exit %d); the next one retries" % (ns, replica, rc))
@@ -194,7 +194,8 @@ def write_metrics():
     metrics = [
         ("swarmdata_bind_last_success_timestamp_seconds", "gauge", "last_success",
          "Unix time of the last successful sync"),
-        ("swarmdata_bind_last_duration_seconds", "gauge", "last_duration_seconds", "Duration of the last successful sync"),
+        ("swarmdata_bind_last_duration_seconds", "gauge", "last_duration_seconds",
+         "Duration of the last successful sync"),
         ("swarmdata_bind_last_bytes_sent", "gauge", "last_bytes_sent", "Bytes sent by the last successful sync"),
         ("swarmdata_bind_bytes_sent_total", "counter", "bytes_sent_total", "Bytes sent by all syncs"),
         ("swarmdata_bind_syncs_total", "counter", "runs_total", "Sync runs"),
@@ -238,9 +239,9 @@ def rsync_wrapper(args):
 
 
 def main():
-    if os.path.basename(sys.argv[0]) == "mover-rsync":
-        sys.exit(rsync_wrapper(sys.argv[1:]))
     command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "rsync":
+        sys.exit(rsync_wrapper(sys.argv[2:]))
     if command == "receiver":
         receiver()
     elif command == "sender":
@@ -248,7 +249,7 @@ def main():
     elif command == "metrics":
         write_metrics()
     else:
-        raise SystemExit("usage: mover receiver|sender|metrics, or mover-rsync RSYNC-ARGS")
+        raise SystemExit("usage: mover receiver|sender|metrics|rsync RSYNC-ARGS")
 
 
 if __name__ == "__main__":
