@@ -121,7 +121,9 @@ _raw:
       type: dict
       sample: {"primary": ["node.labels.swarmdata.role == primary"]}
     secrets:
-      description: Names of the Swarm secrets the variant uses (C(mover_key), C(host_keys) per replica).
+      description:
+        - Names of the Swarm secrets the variant uses (C(mover_key), C(host_keys) per replica), and
+          C(ssh_keys), the list of keypairs to give M(swarmdata.replication.swarm_ssh_keys).
       type: dict
     gluster:
       description: GlusterFS layout (C(replica), C(arbiter)) for the C(glusterfs) variant, else null.

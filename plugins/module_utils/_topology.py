@@ -246,12 +246,17 @@ def build_plan(
         "member": ["node.labels.%s == true" % label("member")],
     }
 
-    secrets = {}
+    # ssh_keys is what swarm_ssh_keys takes: every keypair the variant keeps as a Swarm secret.
+    secrets = {"ssh_keys": []}
     if variant == "bind":
         secrets["mover_key"] = secret_name(label_prefix, "mover", "key")
         secrets["host_keys"] = dict(
             (h, secret_name(label_prefix, "hostkey", h)) for h in hosts if h != primary
         )
+        secrets["ssh_keys"] = [{"name": secrets["mover_key"], "comment": "%s mover" % label_prefix}] + [
+            {"name": name, "comment": "%s receiver on %s" % (label_prefix, host)}
+            for host, name in secrets["host_keys"].items()
+        ]
 
     base_dirs = [
         {"path": root, "owner": "root", "group": "root", "mode": "0755"},

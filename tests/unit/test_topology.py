@@ -362,7 +362,7 @@ def test_p2p_plan_peers_and_roles():
         assert node["labels"]["swarmdata.role"] == "peer"
         assert node["labels"]["swarmdata.variant"] == "p2p"
         assert sorted(node["peers"]) == sorted(h for h in ["node1", "node2", "node3"] if h != host)
-    assert plan["secrets"] == {}
+    assert plan["secrets"] == {"ssh_keys": []}
 
 
 def test_glusterfs_two_hosts_replica_2_arbiter_1():
@@ -451,6 +451,11 @@ def test_bind_secret_names():
     assert plan["secrets"] == {
         "mover_key": "swarmdata-mover-key",
         "host_keys": {"node2": "swarmdata-hostkey-node2", "node3.example.com": "swarmdata-hostkey-node3.example.com"},
+        "ssh_keys": [
+            {"name": "swarmdata-mover-key", "comment": "swarmdata mover"},
+            {"name": "swarmdata-hostkey-node2", "comment": "swarmdata receiver on node2"},
+            {"name": "swarmdata-hostkey-node3.example.com", "comment": "swarmdata receiver on node3.example.com"},
+        ],
     }
     for name in [plan["secrets"]["mover_key"]] + list(plan["secrets"]["host_keys"].values()):
         assert re.match(r"^[A-Za-z0-9_.-]{1,64}\Z", name)
@@ -458,7 +463,7 @@ def test_bind_secret_names():
 
 def test_glusterfs_has_no_secrets():
     plan = build_plan(**plan_kwargs(variant="glusterfs", primary=None))
-    assert plan["secrets"] == {}
+    assert plan["secrets"] == {"ssh_keys": []}
 
 
 def test_label_prefix_propagates_to_labels_constraints_and_secrets():
