@@ -27,8 +27,10 @@ DATA = "/data"
 KEY = "/run/secrets/mover_key"
 KNOWN_HOSTS = "/etc/mover/known_hosts"
 SUCCESS_CODES = (0, 24)  # 24: source files vanished during the run (they were deleted meanwhile)
+# AES-GCM first: with AES-NI it costs less CPU per byte than OpenSSH's default chacha20-poly1305.
 RSH = ("/usr/bin/ssh -i %s -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=%s "
-       "-o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -o ServerAliveCountMax=3" % (KEY, KNOWN_HOSTS))
+       "-o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 "
+       "-o Ciphers=aes128-gcm@openssh.com,chacha20-poly1305@openssh.com" % (KEY, KNOWN_HOSTS))
 RSYNC_OPTS = ["--archive", "--hard-links", "--numeric-ids", "--delay-updates", "--delete"]
 
 
