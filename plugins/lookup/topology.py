@@ -131,7 +131,8 @@ _raw:
     nodes:
       description:
         - Per inventory host, C(role), C(swarm_role), C(labels), C(peers), C(directories), C(namespace_dirs),
-          C(slug) (a service-name-safe hostname) and C(constraints) (pins a service to that node).
+          C(slug) (a service-name-safe hostname), C(receiver) (the bind receiver's service name on a replica)
+          and C(constraints) (pins a service to that node).
       type: dict
 """
 

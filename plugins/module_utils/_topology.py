@@ -267,7 +267,7 @@ def build_plan(
         base_dirs.append({"path": posixpath.join(root, "brick"), "owner": "root", "group": "root", "mode": "0700"})
 
     slugs = [host_slug(h) for h in hosts]
-    clashes = sorted({h for h in hosts if slugs.count(host_slug(h)) > 1})
+    clashes = sorted(h for i, h in enumerate(hosts) if slugs.count(slugs[i]) > 1)
     if clashes:
         raise TopologyError("inventory hostnames %s differ only in case or punctuation; they would share "
                             "service names" % ", ".join(clashes))
@@ -285,6 +285,8 @@ def build_plan(
         nodes[host] = {
             "name": host,
             "slug": host_slug(host),
+            # The bind receiver's Swarm service (and DNS) name on a replica, else null.
+            "receiver": "recv-%s" % host_slug(host) if role == "replica" else None,
             "role": role,
             # Pins a per-node service (e.g. a replica's receiver) to exactly this node.
             "constraints": ["node.labels.%s == %s" % (label("host"), host)] + constraints[role],

@@ -46,6 +46,7 @@ def test_rsync_wrapper_records_success_bytes_and_metrics(mover, tmp_path, monkey
     (src / "f").write_bytes(b"x" * 5000)
     dest = tmp_path / "recv-node2:wiki"  # a local path that reads like the wrapper's remote target
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MOVER_REPLICAS", "recv-node2=node2 recv-node3=node3")
     monkeypatch.setattr(mover.subprocess, "run", _local_rsync(mover.subprocess.run))
     rc = mover.rsync_wrapper(["-a", str(src) + "/", "recv-node2:wiki/"])
     assert rc == 0
@@ -60,10 +61,26 @@ def test_rsync_wrapper_records_success_bytes_and_metrics(mover, tmp_path, monkey
 
 def test_rsync_wrapper_counts_a_failure_without_touching_last_success(mover, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MOVER_REPLICAS", "recv-node2=node2 recv-node3=node3")
     monkeypatch.setattr(mover.subprocess, "run", _local_rsync(mover.subprocess.run))
     assert mover.rsync_wrapper(["-a", str(tmp_path / "missing") + "/", "recv-node3:db/"]) != 0
     entry = json.loads((tmp_path / "state" / "bind" / "node3" / "db.json").read_text())
     assert entry["errors_total"] == 1 and entry["last_success"] is None
+
+
+def test_status_is_recorded_under_the_inventory_hostname_not_the_service_name(mover, tmp_path, monkeypatch):
+    # A host whose name is not service-safe: its receiver is recv-node2-example-com.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MOVER_REPLICAS", "recv-node2-example-com=node2.example.com")
+    monkeypatch.setattr(mover.subprocess, "run", _local_rsync(mover.subprocess.run))
+    mover.rsync_wrapper(["-a", str(tmp_path / "missing") + "/", "recv-node2-example-com:db/"])
+    assert (tmp_path / "state" / "bind" / "node2.example.com" / "db.json").is_file()
+    assert 'replica="node2.example.com"' in (tmp_path / "state" / "bind" / "metrics.prom").read_text()
+
+
+def test_replica_names_pairs_receivers_with_hosts(mover, monkeypatch):
+    monkeypatch.setenv("MOVER_REPLICAS", "recv-a=a.example recv-b=b")
+    assert mover.replica_names() == {"recv-a": "a.example", "recv-b": "b"}
 
 
 def _local_rsync(real_run):

@@ -521,6 +521,8 @@ def test_per_node_constraints_pin_to_that_node_and_match_its_labels():
             assert node["labels"][key] == value
         assert any(c.endswith("== %s" % host) for c in node["constraints"])
     assert plan["nodes"]["Node_1.example"]["slug"] == "node-1-example"
+    assert plan["nodes"]["Node_1.example"]["receiver"] is None  # the primary has no receiver
+    assert plan["nodes"]["node2"]["receiver"] == "recv-node2"
 
 
 def test_hostnames_that_would_share_a_service_name_are_refused():

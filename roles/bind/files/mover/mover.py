@@ -135,9 +135,14 @@ def reconcile_loop(namespaces, replicas, interval):
                     log("reconcile of %s to %s failed (rsync exit %d); the next one retries" % (ns, replica, rc))
 
 
+def replica_names():
+    """{receiver service: inventory host} from MOVER_REPLICAS ("recv-a=host-a recv-b=host-b")."""
+    return dict(pair.split("=", 1) for pair in os.environ.get("MOVER_REPLICAS", "").split())
+
+
 def sender():
     namespaces = os.environ.get("MOVER_NAMESPACES", "").split()
-    replicas = os.environ.get("MOVER_REPLICAS", "").split()
+    replicas = sorted(replica_names())
     delay = float(os.environ.get("MOVER_DELAY", "1"))
     interval = float(os.environ.get("MOVER_RECONCILE_INTERVAL", "300"))
     os.makedirs(os.path.join(STATE, "bind"), exist_ok=True)
@@ -234,9 +239,9 @@ def rsync_wrapper(args):
             found = pattern.search(proc.stdout)
             if found:
                 stats[key] = int(found.group(1).replace(",", ""))
-        replica = m.group(1)
-        record(replica[len("recv-"):] if replica.startswith("recv-") else replica, m.group(2).rstrip("/"),
-               proc.returncode, started, duration, stats)
+        receiver = m.group(1)
+        record(replica_names().get(receiver, receiver), m.group(2).rstrip("/"), proc.returncode, started, duration,
+               stats)
     return proc.returncode
 
 
