@@ -126,12 +126,16 @@ _raw:
           C(ssh_keys), the list of keypairs to give M(swarmdata.replication.swarm_ssh_keys).
       type: dict
     gluster:
-      description: GlusterFS layout (C(replica), C(arbiter)) for the C(glusterfs) variant, else null.
+      description:
+        - GlusterFS layout for the C(glusterfs) variant, else null. C(replica) (data copies) and C(arbiter),
+          C(volume) (its name), C(brick_root), C(mount) (where every node mounts it: the namespaces directory),
+          and C(bricks) in create order, each with C(host), C(path), C(arbiter) and C(name) (C(address:path)).
       type: dict
     nodes:
       description:
         - Per inventory host, C(role), C(swarm_role), C(labels), C(peers), C(directories), C(namespace_dirs),
-          C(slug) (a service-name-safe hostname), C(receiver) (the bind receiver's service name on a replica)
+          C(slug) (a service-name-safe hostname), C(address) (how peers reach it: C(glusterfs_address), else
+          C(ansible_host), else the inventory hostname), C(receiver) (the bind receiver's service name on a replica)
           and C(constraints) (pins a service to that node).
       type: dict
 """
@@ -149,6 +153,14 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
         groups = (variables or {}).get("groups") or {}
+        hostvars = (variables or {}).get("hostvars") or {}
+        addresses = {}
+        for host in set(h for hosts in groups.values() for h in hosts):
+            try:
+                hv = hostvars[host]
+                addresses[host] = hv.get("glusterfs_address") or hv.get("ansible_host") or host
+            except (KeyError, TypeError):
+                addresses[host] = host
         try:
             plan = build_plan(
                 groups=dict((k, list(v)) for k, v in groups.items()),
@@ -160,6 +172,7 @@ class LookupModule(LookupBase):
                 managers_group=self.get_option("managers_group"),
                 workers_group=self.get_option("workers_group"),
                 replica_count=self.get_option("replica_count"),
+                addresses=addresses,
             )
         except TopologyError as exc:
             raise AnsibleLookupError("swarmdata.replication.topology: %s" % exc) from exc

@@ -158,10 +158,12 @@ def build_plan(
     managers_group=DEFAULT_MANAGERS_GROUP,
     workers_group=DEFAULT_WORKERS_GROUP,
     replica_count=None,
+    addresses=None,
 ):
     """Validate the inventory contract and return the replication plan.
 
     :param groups: mapping of inventory group name -> list of inventory hostnames
+    :param addresses: inventory hostname -> the address its peers reach it by (default: the hostname)
     :raises TopologyError: on any bad input, naming the variable to change
     """
     # Variant first: everything else depends on it.
@@ -229,9 +231,27 @@ def build_plan(
     else:
         primary = None
 
+    addresses = dict((h, str((addresses or {}).get(h) or h)) for h in hosts)
+    same_address = sorted(h for h in hosts if list(addresses.values()).count(addresses[h]) > 1)
+    if same_address:
+        raise TopologyError("hosts %s have the same address (glusterfs_address / ansible_host); each host needs "
+                            "its own" % ", ".join(same_address))
+
     gluster = None
     if variant == "glusterfs":
         gluster = _gluster_layout(len(hosts), replica_count)
+        gluster["volume"] = label_prefix.replace(".", "-")
+        gluster["brick_root"] = posixpath.join(root, "brick")
+        gluster["mount"] = posixpath.join(root, "namespaces")
+        bricks = [{"host": h, "path": posixpath.join(gluster["brick_root"], gluster["volume"]), "arbiter": False}
+                  for h in hosts]
+        if gluster["arbiter"]:
+            # Two hosts: the arbiter (metadata only) sits on the first one, in its own directory.
+            bricks.append({"host": hosts[0], "arbiter": True,
+                           "path": posixpath.join(gluster["brick_root"], gluster["volume"] + "-arbiter")})
+        for b in bricks:
+            b["name"] = "%s:%s" % (addresses[b["host"]], b["path"])
+        gluster["bricks"] = bricks
     elif replica_count not in (None, ""):
         raise TopologyError("replication_replica_count applies to variant 'glusterfs' only, not %r" % variant)
 
@@ -291,6 +311,7 @@ def build_plan(
             # Pins a per-node service (e.g. a replica's receiver) to exactly this node.
             "constraints": ["node.labels.%s == %s" % (label("host"), host)] + constraints[role],
             "swarm_role": "manager" if host in managers else "worker",
+            "address": addresses[host],
             "labels": {
                 role_label: role,
                 label("member"): "true",

@@ -1,0 +1,280 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, swarmdata.replication contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: gluster_volume
+author: swarmdata.replication maintainers (@swarmdata)
+short_description: Create, tune and start a replicated GlusterFS volume, never re-laying out an existing one
+version_added: 0.2.0
+description:
+  - Creates the volume from O(bricks) with O(replica) (and O(arbiter)) if it does not exist, sets O(options),
+    and starts it.
+  - An existing volume whose bricks, replica or arbiter count differ from what is asked is never changed:
+    the module fails and says what differs and which C(gluster) commands change it, because moving or
+    removing bricks moves data.
+  - With O(start_offline_bricks=true), a started volume whose bricks are not all online is started again
+    with C(force), which restarts only the brick processes that are down (for example after a reboot
+    before glusterd had the volume), and a full self-heal is asked for when any brick was brought back.
+  - Reads the volume with C(gluster volume info --xml) and C(gluster volume status --xml).
+  - Runs on one node of the trusted storage pool.
+extends_documentation_fragment:
+  - swarmdata.replication.common.ATTRIBUTES
+options:
+  name:
+    description: Volume name.
+    type: str
+    required: true
+  bricks:
+    description: Bricks as C(host:/absolute/path), in replica-set order (an arbiter brick last in its set).
+    type: list
+    elements: str
+    required: true
+  replica:
+    description: Data copies of each file, the arbiter not counted (2 with O(arbiter=1) is C(replica 3 arbiter 1)).
+    type: int
+    required: true
+  arbiter:
+    description: Arbiter bricks per replica set (0 or 1).
+    type: int
+    default: 0
+    choices: [0, 1]
+  options:
+    description: Volume options to set, as option name to value. Options not listed are left as they are.
+    type: dict
+    default: {}
+  state:
+    description: V(started) creates and starts the volume; V(present) creates it without starting it.
+    type: str
+    choices: [started, present]
+    default: started
+  force:
+    description:
+      - Pass C(force) to C(gluster volume create), which GlusterFS needs for a brick on the root filesystem
+        or for two bricks of one replica set on the same host (the arbiter layout on two hosts).
+    type: bool
+    default: false
+  start_offline_bricks:
+    description: Restart brick processes that are down on connected peers, then ask for a full heal.
+    type: bool
+    default: true
+requirements:
+  - The C(gluster) command (Debian package C(glusterfs-server)) and a running C(glusterd).
+"""
+
+EXAMPLES = r"""
+- name: A replica 3 volume over three nodes, client quorum on, only the nodes may mount it
+  swarmdata.replication.gluster_volume:
+    name: swarmdata
+    bricks:
+      - node1:/srv/brick/swarmdata
+      - node2:/srv/brick/swarmdata
+      - node3:/srv/brick/swarmdata
+    replica: 3
+    options:
+      cluster.quorum-type: auto
+      auth.allow: 10.0.0.1,10.0.0.2,10.0.0.3
+  run_once: true
+"""
+
+RETURN = r"""
+volume:
+  description: The volume after the run (what it would be, in check mode), as C(gluster volume info) has it.
+  returned: always
+  type: dict
+  sample: {"name": "swarmdata", "started": true, "replica": 3, "arbiter": 0,
+           "bricks": [{"name": "node1:/srv/brick/swarmdata", "host": "node1", "path": "/srv/brick/swarmdata"}],
+           "options": {"cluster.quorum-type": "auto"}}
+actions:
+  description: The gluster commands run (or that would run, in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.swarmdata.replication.plugins.module_utils._gluster import (
+    GlusterError,
+    op_error,
+    parse_volume_info,
+    parse_volume_status,
+    split_brick,
+)
+
+
+class Volume(object):
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        self.actions = []
+
+    def gluster(self, *args):
+        argv = ["gluster", "--mode=script"] + list(args) + ["--xml"]
+        rc, out, err = self.module.run_command(argv)
+        if not out.strip():
+            self.module.fail_json(msg="%s failed (rc=%d): %s. Is glusterd running on this node?"
+                                      % (" ".join(argv[:-1]), rc, (err or "no output").strip()), actions=self.actions)
+        return out
+
+    def act(self, *args):
+        """Run a changing gluster command (recorded; skipped in check mode); fail with its error."""
+        self.actions.append("gluster volume " + " ".join(args))
+        if self.module.check_mode:
+            return
+        error = op_error(self.gluster("volume", *args))
+        if error is not None:
+            self.module.fail_json(msg="gluster volume %s failed: %s%s" % (" ".join(args), error, self.hint(error)),
+                                  actions=self.actions)
+
+    def hint(self, error):
+        if "root partition" in error:
+            return (". Put a separate filesystem under the brick directory (recommended), or set force=true "
+                    "(role variable glusterfs_brick_force) to accept bricks on the root filesystem.")
+        if "same server" in error or "same host" in error:
+            return ". Bricks of one replica set on one host need force=true."
+        if "already part of a volume" in error:
+            return (". That brick directory still carries another volume's extended attributes; empty it or "
+                    "choose another path. Nothing was removed.")
+        return ""
+
+    def info(self):
+        try:
+            return parse_volume_info(self.gluster("volume", "info", self.p["name"])).get(self.p["name"])
+        except GlusterError as exc:
+            self.module.fail_json(msg=str(exc))
+
+    def validate(self):
+        bricks = self.p["bricks"]
+        for i, brick in enumerate(bricks):
+            try:
+                split_brick(brick)
+            except GlusterError as exc:
+                self.module.fail_json(msg="bricks[%d]: %s" % (i, exc))
+        if len(set(bricks)) != len(bricks):
+            self.module.fail_json(msg="bricks lists a brick twice: %s" % ", ".join(bricks))
+        if self.p["replica"] < 2:
+            self.module.fail_json(msg="replica must be at least 2 for a replicated volume, got %d" % self.p["replica"])
+        if self.p["replica"] == 2 and not self.p["arbiter"]:
+            self.module.fail_json(msg="replica 2 without an arbiter splits brain; use replica 3, or replica 2 with "
+                                      "arbiter 1 and a third brick")
+        width = self.p["replica"] + self.p["arbiter"]
+        if len(bricks) % width:
+            self.module.fail_json(msg="%d bricks is not a multiple of replica %d + arbiter %d"
+                                      % (len(bricks), self.p["replica"], self.p["arbiter"]))
+
+    def compare_layout(self, current):
+        wanted = self.p["bricks"]
+        have = [b["name"] for b in current["bricks"]]
+        problems = []
+        # gluster counts the arbiter in replicaCount ('replica 3 arbiter 1' is 2 data bricks + 1 arbiter).
+        if current["replica"] != self.p["replica"] + self.p["arbiter"]:
+            problems.append("replica %d (asked: %d)" % (current["replica"] - current["arbiter"], self.p["replica"]))
+        if current["arbiter"] != self.p["arbiter"]:
+            problems.append("arbiter %d (asked: %d)" % (current["arbiter"], self.p["arbiter"]))
+        if have != wanted:
+            extra = [b for b in wanted if b not in have]
+            gone = [b for b in have if b not in wanted]
+            steps = []
+            if extra:
+                steps.append("add bricks with `gluster volume add-brick %s replica %d %s` (in whole replica sets)"
+                             % (self.p["name"], self.p["replica"], " ".join(extra)))
+            if gone:
+                steps.append("move data off a brick with `gluster volume replace-brick %s OLD NEW commit force` "
+                             "or `remove-brick ... start` then `commit`" % self.p["name"])
+            if not extra and not gone:
+                steps.append("the same bricks are in another order; keep the volume's order in the inventory")
+            problems.append("bricks %s (asked: %s); %s" % (", ".join(have), ", ".join(wanted), "; ".join(steps)))
+        if problems:
+            self.module.fail_json(
+                msg="volume %s exists with a different layout: %s. This module does not re-lay out an existing "
+                    "volume (that moves data); change it by hand as said, or change the inventory to match. "
+                    "Nothing was changed." % (self.p["name"], "; ".join(problems)),
+                volume=current)
+
+    def offline_bricks(self):
+        try:
+            status = parse_volume_status(self.gluster("volume", "status", self.p["name"]))
+        except GlusterError as exc:
+            self.module.fail_json(msg=str(exc))
+        online = set(b["name"] for b in status["bricks"] if b["online"])
+        return [b for b in self.p["bricks"] if b not in online]
+
+    def run(self):
+        self.validate()
+        name = self.p["name"]
+        current = self.info()
+        before = self.view(current)
+        if current is None:
+            args = ["create", name, "replica", str(self.p["replica"] + self.p["arbiter"])]
+            if self.p["arbiter"]:
+                args += ["arbiter", str(self.p["arbiter"])]
+            args += list(self.p["bricks"])
+            if self.p["force"]:
+                args.append("force")
+            self.act(*args)
+            options = {}
+        else:
+            self.compare_layout(current)
+            options = current["options"]
+        for key in sorted(self.p["options"]):
+            value = str(self.p["options"][key])
+            if options.get(key) != value:
+                self.act("set", name, key, value)
+        started = current is not None and current["started"]
+        if self.p["state"] == "started" and not started:
+            self.act("start", name)
+        elif started and self.p["state"] == "started" and self.p["start_offline_bricks"]:
+            down = self.offline_bricks()
+            if down:
+                self.act("start", name, "force")
+                self.act("heal", name, "full")
+        after_volume = self.info() if not self.module.check_mode else self.planned(current)
+        result = dict(changed=bool(self.actions), volume=after_volume, actions=self.actions)
+        if self.module._diff:
+            result["diff"] = {"before": before, "after": self.view(after_volume)}
+        return result
+
+    def planned(self, current):
+        volume = dict(current or {"name": self.p["name"], "replica": self.p["replica"] + self.p["arbiter"],
+                                  "arbiter": self.p["arbiter"], "options": {},
+                                  "bricks": [dict(zip(("host", "path"), split_brick(b)), name=b)
+                                             for b in self.p["bricks"]]})
+        volume["options"] = dict(volume.get("options") or {})
+        volume["options"].update((k, str(v)) for k, v in self.p["options"].items())
+        volume["started"] = self.p["state"] == "started" or bool(current and current.get("started"))
+        return volume
+
+    def view(self, volume):
+        if volume is None:
+            return {}
+        keys = sorted(self.p["options"])
+        return {"name": volume["name"], "started": volume.get("started", False), "replica": volume["replica"],
+                "arbiter": volume["arbiter"], "bricks": [b["name"] for b in volume["bricks"]],
+                "options": dict((k, volume["options"].get(k)) for k in keys)}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            bricks=dict(type="list", elements="str", required=True),
+            replica=dict(type="int", required=True),
+            arbiter=dict(type="int", default=0, choices=[0, 1]),
+            options=dict(type="dict", default={}),
+            state=dict(type="str", choices=["started", "present"], default="started"),
+            force=dict(type="bool", default=False),
+            start_offline_bricks=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    module.exit_json(**Volume(module).run())
+
+
+if __name__ == "__main__":
+    main()
