@@ -18,9 +18,9 @@ description:
   - An existing volume whose bricks, replica or arbiter count differ from what is asked is never changed:
     the module fails and says what differs and which C(gluster) commands change it, because moving or
     removing bricks moves data.
-  - With O(start_offline_bricks=true), a started volume whose bricks are not all online is started again
-    with C(force), which restarts only the brick processes that are down (for example after a reboot
-    before glusterd had the volume), and a full self-heal is asked for when any brick was brought back.
+  - With O(start_offline_bricks=true), a started volume with a brick down on a connected peer is started again
+    with C(force), which restarts only the brick processes that are down, and the self-heal is started once
+    they are back. A brick whose host is down is left alone.
   - Reads the volume with C(gluster volume info --xml) and C(gluster volume status --xml).
   - Runs on one node of the trusted storage pool.
 extends_documentation_fragment:
@@ -60,9 +60,22 @@ options:
     type: bool
     default: false
   start_offline_bricks:
-    description: Restart brick processes that are down on connected peers, then ask for a full heal.
+    description:
+      - Restart brick processes that are down on connected peers, wait until they are online, then start the
+        self-heal of what they missed (C(gluster volume heal)).
     type: bool
     default: true
+  granular_entry_heal:
+    description:
+      - Turn GlusterFS's granular entry self-heal on or off (it is set with C(gluster volume heal), not
+        C(gluster volume set)). Unset leaves it as it is.
+      - With it off, a directory marked for healing is healed whole, which is what refills a brick replaced
+        at the same path; with it on, only the names recorded since the brick went down are.
+    type: bool
+  wait_timeout:
+    description: Seconds to wait for restarted bricks to come online.
+    type: int
+    default: 120
 requirements:
   - The C(gluster) command (Debian package C(glusterfs-server)) and a running C(glusterd).
 """
@@ -97,15 +110,22 @@ actions:
   elements: str
 """
 
+import time
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmdata.replication.plugins.module_utils._gluster import (
     GlusterError,
     op_error,
+    parse_heal_info,
+    parse_pool,
     parse_volume_info,
     parse_volume_status,
     split_brick,
 )
+
+
+GRANULAR = "cluster.granular-entry-heal"
 
 
 class Volume(object):
@@ -126,6 +146,23 @@ class Volume(object):
         """Run a changing gluster command (recorded; skipped in check mode); fail with its error."""
         self.actions.append("gluster volume " + " ".join(args))
         if self.module.check_mode:
+            return
+        if args[0] == "heal":
+            # 'volume heal' has no XML form: it prints text and says how it went in its exit code.
+            # A self-heal daemon that has just started may refuse it for a few seconds: try again.
+            argv = ["gluster", "--mode=script", "volume"] + list(args)
+            for attempt in range(10):
+                rc, out, err = self.module.run_command(argv)
+                if rc == 0:
+                    return
+                time.sleep(2)
+            if len(args) == 2:
+                # A plain heal only hurries the daemons, which heal a brick that comes back by themselves.
+                self.module.warn("%s failed (rc=%d): %s; the self-heal daemons heal on their own, check with "
+                                 "'gluster volume heal %s info'" % (" ".join(argv), rc, (err or out).strip(), args[1]))
+                return
+            self.module.fail_json(msg="%s failed (rc=%d): %s" % (" ".join(argv), rc, (err or out).strip()),
+                                  actions=self.actions)
             return
         error = op_error(self.gluster("volume", *args))
         if error is not None:
@@ -197,13 +234,48 @@ class Volume(object):
                     "Nothing was changed." % (self.p["name"], "; ".join(problems)),
                 volume=current)
 
-    def offline_bricks(self):
+    def offline_bricks(self, current):
+        """Bricks that are not online although their host's glusterd is connected."""
         try:
             status = parse_volume_status(self.gluster("volume", "status", self.p["name"]))
+            pool = parse_pool(self.gluster("pool", "list"))
         except GlusterError as exc:
             self.module.fail_json(msg=str(exc))
         online = set(b["name"] for b in status["bricks"] if b["online"])
-        return [b for b in self.p["bricks"] if b not in online]
+        connected = set(p["uuid"] for p in pool if p["connected"])
+        return [b["name"] for b in current["bricks"] if b["name"] not in online and b["uuid"] in connected]
+
+    def bring_back(self, down):
+        """Restart bricks that are down, wait until they are online and reachable, then start the self-heal."""
+        name = self.p["name"]
+        self.act("start", name, "force")
+        if self.module.check_mode:
+            self.actions.append("gluster volume heal %s" % name)
+            return
+        deadline = time.monotonic() + self.p["wait_timeout"]
+        current = self.info()
+        while True:
+            still = [b for b in self.offline_bricks(current) if b in down]
+            if not still:
+                break
+            if time.monotonic() >= deadline:
+                self.module.fail_json(
+                    msg="brick(s) %s still offline %d s after 'gluster volume start %s force'. On each brick's host, "
+                        "check that the brick directory exists on its own filesystem and carries the volume's "
+                        "trusted.glusterfs.volume-id attribute, and read /var/log/glusterfs/bricks/*.log there. "
+                        "Nothing was removed." % (", ".join(still), self.p["wait_timeout"], name),
+                    actions=self.actions)
+            time.sleep(1)
+        # Wait until the heal clients reach the restarted bricks, so the heal below sees them.
+        while time.monotonic() < deadline:
+            try:
+                heal = parse_heal_info(self.gluster("volume", "heal", name, "info"))
+            except GlusterError:
+                heal = []
+            if heal and all(h["connected"] for h in heal if h["name"] in down):
+                break
+            time.sleep(1)
+        self.act("heal", name)
 
     def run(self):
         self.validate()
@@ -229,16 +301,26 @@ class Volume(object):
         started = current is not None and current["started"]
         if self.p["state"] == "started" and not started:
             self.act("start", name)
-        elif started and self.p["state"] == "started" and self.p["start_offline_bricks"]:
-            down = self.offline_bricks()
+        if self.p["state"] == "started" or started:
+            self.granular_entry_heal(current)
+        if started and self.p["state"] == "started" and self.p["start_offline_bricks"]:
+            down = self.offline_bricks(current)
             if down:
-                self.act("start", name, "force")
-                self.act("heal", name, "full")
+                self.bring_back(down)
         after_volume = self.info() if not self.module.check_mode else self.planned(current)
         result = dict(changed=bool(self.actions), volume=after_volume, actions=self.actions)
         if self.module._diff:
             result["diff"] = {"before": before, "after": self.view(after_volume)}
         return result
+
+    def granular_entry_heal(self, current):
+        """GlusterFS sets this one through 'volume heal', not 'volume set'."""
+        wanted = self.p["granular_entry_heal"]
+        if wanted is None:
+            return
+        value = ((current or {}).get("options") or {}).get(GRANULAR, "on" if current is None else "off")
+        if (value in ("on", "enable", "true", "yes", "1")) != wanted:
+            self.act("heal", self.p["name"], "granular-entry-heal", "enable" if wanted else "disable")
 
     def planned(self, current):
         volume = dict(current or {"name": self.p["name"], "replica": self.p["replica"] + self.p["arbiter"],
@@ -247,13 +329,15 @@ class Volume(object):
                                              for b in self.p["bricks"]]})
         volume["options"] = dict(volume.get("options") or {})
         volume["options"].update((k, str(v)) for k, v in self.p["options"].items())
+        if self.p["granular_entry_heal"] is not None:
+            volume["options"][GRANULAR] = "on" if self.p["granular_entry_heal"] else "off"
         volume["started"] = self.p["state"] == "started" or bool(current and current.get("started"))
         return volume
 
     def view(self, volume):
         if volume is None:
             return {}
-        keys = sorted(self.p["options"])
+        keys = sorted(set(self.p["options"]) | ({GRANULAR} if self.p["granular_entry_heal"] is not None else set()))
         return {"name": volume["name"], "started": volume.get("started", False), "replica": volume["replica"],
                 "arbiter": volume["arbiter"], "bricks": [b["name"] for b in volume["bricks"]],
                 "options": dict((k, volume["options"].get(k)) for k in keys)}
@@ -270,6 +354,8 @@ def main():
             state=dict(type="str", choices=["started", "present"], default="started"),
             force=dict(type="bool", default=False),
             start_offline_bricks=dict(type="bool", default=True),
+            wait_timeout=dict(type="int", default=120),
+            granular_entry_heal=dict(type="bool"),
         ),
         supports_check_mode=True,
     )
