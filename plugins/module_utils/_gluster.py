@@ -163,8 +163,8 @@ def parse_heal_info(xml_text):
         for path in entries:
             ns = path if path == "<gfid>" else namespace_of(path)
             by_ns[ns] = by_ns.get(ns, 0) + 1
-        name = _text(brick, "name")
-        bricks.append({"name": name, "status": _text(brick, "status"), "connected": _text(brick, "status") == "Connected",
+        status = _text(brick, "status")
+        bricks.append({"name": _text(brick, "name"), "status": status, "connected": status == "Connected",
                        "pending": count, "by_namespace": by_ns})
     return bricks
 

@@ -107,7 +107,8 @@ def problem(peer):
     if peer is None:
         return "not in the pool"
     if not peer["connected"]:
-        return "in the pool but disconnected (state %r): is glusterd running there, and port 24007 open?" % peer["state"]
+        return ("in the pool but disconnected (state %r): is glusterd running there, and port 24007 open?"
+                % peer["state"])
     if peer["state"] != IN_CLUSTER:
         hint = ""
         if "Rejected" in peer["state"]:

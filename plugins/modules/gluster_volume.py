@@ -151,7 +151,7 @@ class Volume(object):
             # 'volume heal' has no XML form: it prints text and says how it went in its exit code.
             # A self-heal daemon that has just started may refuse it for a few seconds: try again.
             argv = ["gluster", "--mode=script", "volume"] + list(args)
-            for attempt in range(10):
+            for _attempt in range(10):
                 rc, out, err = self.module.run_command(argv)
                 if rc == 0:
                     return
@@ -325,7 +325,7 @@ class Volume(object):
     def planned(self, current):
         volume = dict(current or {"name": self.p["name"], "replica": self.p["replica"] + self.p["arbiter"],
                                   "arbiter": self.p["arbiter"], "options": {},
-                                  "bricks": [dict(zip(("host", "path"), split_brick(b)), name=b)
+                                  "bricks": [dict(host=split_brick(b)[0], path=split_brick(b)[1], name=b)
                                              for b in self.p["bricks"]]})
         volume["options"] = dict(volume.get("options") or {})
         volume["options"].update((k, str(v)) for k, v in self.p["options"].items())
