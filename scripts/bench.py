@@ -4,6 +4,8 @@
     python3 scripts/bench.py                  # full run (100 writes, 1 GiB bulk, 100000-file tree)
     python3 scripts/bench.py --quick          # smoke run (20 writes, 64 MiB, 5000 files)
     python3 scripts/bench.py --json out.json  # also write the figures as JSON
+    python3 scripts/bench.py --variant glusterfs --json gluster.json   # the lab deployed with glusterfs
+    python3 scripts/bench.py --table bind.json gluster.json            # both runs in one table
 
 It talks to the lab nodes with ``docker exec`` only; the one network address it uses is a lab node's
 own address on the lab network, for the bare-rsync baseline. Everything it creates (a ``.bench-<pid>``
@@ -18,8 +20,10 @@ poller per reader (``docker exec -i <node> python3``) stats the expected files e
 reports when each one is present with its full size (and content, where a checksum is given).
 
 Variants: a variant function checks its deployment and returns (writer_node, reader_nodes,
-namespace_path); the phases take exactly those and know nothing about the variant. Only ``bind``
-exists today; ``glusterfs`` and ``p2p`` get their own function in VARIANTS later.
+namespace_path); the phases take exactly those and know nothing about the variant. ``bind`` writes
+on the primary and reads on the replicas; ``glusterfs`` writes through the first node's mount and
+reads through the others' mounts. A lab runs one variant at a time, so each variant is one run;
+``--table`` puts their JSON files side by side. ``p2p`` gets its own function in VARIANTS later.
 """
 
 import argparse
@@ -34,6 +38,7 @@ import subprocess
 import sys
 import threading
 import time
+import xml.etree.ElementTree as ET
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MIB = 1024 * 1024
@@ -251,7 +256,7 @@ def op_rename(cfg):
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
-        shutil.copytree(cfg["src"], cfg["dst"], symlinks=True)
+        shutil.copytree(cfg["src"], cfg["dst"], symlinks=True, dirs_exist_ok=True)
         how = "copy"
     t1 = time.time()
     if how == "copy":
@@ -1078,7 +1083,47 @@ def variant_bind(bench):
     return primary, readers, namespace_path
 
 
-VARIANTS = {"bind": variant_bind}
+def variant_glusterfs(bench):
+    """Checks the volume and the mounts; the writer writes through its own mount, readers read through theirs."""
+    opts = bench.opts
+    writer = opts.primary
+    state = run(["docker", "inspect", "-f", "{{.State.Running}}", writer], check=False).strip()
+    if state != "true":
+        raise BenchError("lab node %s is not running (docker inspect: %s); start the lab with scripts/lab.sh"
+                         % (writer, state or "no such container"))
+    info = dx(writer, ["gluster", "--mode=script", "volume", "info", "--xml"], check=False)
+    try:
+        volumes = ET.fromstring(info).findall(".//volume")
+    except ET.ParseError:
+        volumes = []
+    if not volumes:
+        raise BenchError("%s has no GlusterFS volume (gluster volume info: %s); deploy the glusterfs variant with "
+                         "scripts/lab.sh -e replication_variant=glusterfs" % (writer, info.strip()[:200]))
+    volume = volumes[0]
+    if volume.findtext("statusStr") != "Started":
+        raise BenchError("volume %s is %s, not Started" % (volume.findtext("name"), volume.findtext("statusStr")))
+    hosts = [b.findtext("name").rpartition(":")[0] for b in volume.iter("brick")]
+    readers = opts.replicas or [h for h in hosts if h != writer]
+    mount = "%s/namespaces" % opts.root.rstrip("/")
+    namespace_path = "%s/%s" % (mount, opts.namespace)
+    for node in [writer] + readers:
+        if not dx_ok(node, ["findmnt", "--types", "fuse.glusterfs", "--mountpoint", mount]):
+            raise BenchError("%s has no GlusterFS mount at %s" % (node, mount))
+        if not dx_ok(node, ["test", "-d", namespace_path]):
+            raise BenchError("%s has no namespace directory %s" % (node, namespace_path))
+    options = dict((o.findtext("name"), o.findtext("value")) for o in volume.iter("option"))
+    swarm_nodes = len(dx(writer, ["docker", "node", "ls", "-q"], check=False).split())
+    bench.meta.update({
+        "variant": "glusterfs", "swarm_nodes": swarm_nodes, "writer": writer, "readers": readers,
+        "namespace_path": namespace_path,
+        "variant_settings": "volume %s, %s x %s bricks, FUSE mount on every node, quorum %s" % (
+            volume.findtext("name"), volume.findtext("typeStr"), volume.findtext("brickCount"),
+            options.get("cluster.quorum-type", "default")),
+    })
+    return writer, readers, namespace_path
+
+
+VARIANTS = {"bind": variant_bind, "glusterfs": variant_glusterfs}
 
 
 # ------------------------------------------------------------------ main
@@ -1129,9 +1174,25 @@ def summary(meta, results):
             rows.append((variant, "tree", "FAILED"))
     width = max([len(r[1]) for r in rows] + [6])
     print("== summary (%s, %d swarm nodes, %s)" % (meta.get("date"), meta.get("swarm_nodes", 0), meta.get("commit")))
-    print("  %-8s %-*s  %s" % ("variant", width, "figure", "value"))
+    print("  %-9s %-*s  %s" % ("variant", width, "figure", "value"))
     for variant, name, value in rows:
-        print("  %-8s %-*s  %s" % (variant, width, name, value))
+        print("  %-9s %-*s  %s" % (variant, width, name, value))
+
+
+def print_table(paths):
+    """One summary over earlier runs' JSON files, so the variants sit side by side."""
+    results, metas = {}, []
+    for path in paths:
+        with open(path) as handle:
+            data = json.load(handle)
+        metas.append(data["meta"])
+        for variant, res in data["results"].items():
+            results[variant] = res
+    meta = dict(metas[0])
+    meta["date"] = ", ".join(sorted(set(m.get("date", "?") for m in metas)))
+    meta["commit"] = ", ".join(sorted(set(m.get("commit", "?") for m in metas)))
+    summary(meta, results)
+    return 0
 
 
 def parse_args(argv):
@@ -1147,6 +1208,9 @@ def parse_args(argv):
     parser.add_argument("--timeout", type=int, default=600, help="seconds any single wait may take (600)")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds of quiet before each timed step (3)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
+    parser.add_argument("--table", nargs="+", metavar="JSON",
+                        help="print one summary table from the --json files of earlier runs (one per variant) "
+                             "and exit; runs nothing")
     lab = parser.add_argument_group("lab")
     lab.add_argument("--primary", default="swarmdata-lab-1", help="writer node container (swarmdata-lab-1)")
     lab.add_argument("--replicas", type=lambda s: [x for x in s.split(",") if x],
@@ -1180,6 +1244,8 @@ def _cleaning_up(signum, frame):
 
 def main(argv=None):
     opts = parse_args(sys.argv[1:] if argv is None else argv)
+    if opts.table:
+        return print_table(opts.table)
     bench = Bench(opts)
     signal.signal(signal.SIGTERM, _interrupt)
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: a local multi-node lab swarm (default 3 nodes) prepared for replication with the
 # default variant. Run it again: the second site.yml run reports changed=0.
-#   scripts/lab.sh             # up (extra args go to ansible-playbook site.yml)
+#   scripts/lab.sh             # up (extra args go to ansible-playbook site.yml and check_replication.yml)
+#   scripts/lab.sh -e replication_variant=glusterfs   # the same lab with another variant
 #   scripts/lab.sh --destroy   # remove every lab container, network and volume
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,4 +14,4 @@ fi
 ansible-playbook playbooks/lab.yml
 ansible-playbook -i inventories/lab/hosts.yml site.yml "$@"
 # Show replication working: a file written on the primary appears on every replica, and its delete too.
-ansible-playbook -i inventories/lab/hosts.yml playbooks/check_replication.yml
+ansible-playbook -i inventories/lab/hosts.yml playbooks/check_replication.yml "$@"

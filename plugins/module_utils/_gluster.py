@@ -158,7 +158,8 @@ def parse_heal_info(xml_text):
         for f in brick.findall("file"):
             path = (f.text or "").strip()
             entries.append(path if path.startswith("/") else "<gfid>")
-        count = _int(_text(brick, "numberOfEntries"))
+        # 'heal info' says numberOfEntries, 'heal info summary' totalNumberOfEntries; '-' when unreachable.
+        count = _int(_text(brick, "numberOfEntries") or _text(brick, "totalNumberOfEntries"))
         by_ns = {}
         for path in entries:
             ns = path if path == "<gfid>" else namespace_of(path)

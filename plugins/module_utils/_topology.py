@@ -232,10 +232,11 @@ def build_plan(
         primary = None
 
     addresses = dict((h, str((addresses or {}).get(h) or h)) for h in hosts)
-    same_address = sorted(h for h in hosts if list(addresses.values()).count(addresses[h]) > 1)
-    if same_address:
-        raise TopologyError("hosts %s have the same address (glusterfs_address / ansible_host); each host needs "
-                            "its own" % ", ".join(same_address))
+    if variant in ("glusterfs", "p2p"):  # the variants whose peers connect to each other's address
+        same_address = sorted(h for h in hosts if list(addresses.values()).count(addresses[h]) > 1)
+        if same_address:
+            raise TopologyError("hosts %s have the same address (glusterfs_address / ansible_host); each host "
+                                "needs its own" % ", ".join(same_address))
 
     gluster = None
     if variant == "glusterfs":

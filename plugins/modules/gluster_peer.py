@@ -85,7 +85,7 @@ def gluster(module, *args):
     rc, out, err = module.run_command(argv)
     if not out.strip():
         module.fail_json(msg="%s failed (rc=%d): %s. Is glusterd running on this node?"
-                             % (" ".join(argv[:-1]), rc, (err or "no output").strip()))
+                             % (" ".join(argv[:-1]), rc, (err or "no output").strip().rstrip(".")))
     return out
 
 
@@ -129,7 +129,10 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    wanted = [p for p in params["peers"] if p and p != params["self_address"]]
+    wanted = []
+    for peer in params["peers"]:
+        if peer and peer != params["self_address"] and peer not in wanted:
+            wanted.append(peer)
     pool = read_pool(module)
     before = sorted(p["hostname"] for p in pool if not p["self"])
     acted = []

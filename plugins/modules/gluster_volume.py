@@ -151,11 +151,12 @@ class Volume(object):
             # 'volume heal' has no XML form: it prints text and says how it went in its exit code.
             # A self-heal daemon that has just started may refuse it for a few seconds: try again.
             argv = ["gluster", "--mode=script", "volume"] + list(args)
-            for _attempt in range(10):
+            for attempt in range(10):
+                if attempt:
+                    time.sleep(2)
                 rc, out, err = self.module.run_command(argv)
                 if rc == 0:
                     return
-                time.sleep(2)
             if len(args) == 2:
                 # A plain heal only hurries the daemons, which heal a brick that comes back by themselves.
                 self.module.warn("%s failed (rc=%d): %s; the self-heal daemons heal on their own, check with "
@@ -200,6 +201,9 @@ class Volume(object):
         if self.p["replica"] == 2 and not self.p["arbiter"]:
             self.module.fail_json(msg="replica 2 without an arbiter splits brain; use replica 3, or replica 2 with "
                                       "arbiter 1 and a third brick")
+        if self.p["arbiter"] and self.p["replica"] != 2:
+            self.module.fail_json(msg="an arbiter goes with replica 2 (2 data bricks + 1 arbiter per set), got "
+                                      "replica %d" % self.p["replica"])
         width = self.p["replica"] + self.p["arbiter"]
         if len(bricks) % width:
             self.module.fail_json(msg="%d bricks is not a multiple of replica %d + arbiter %d"
@@ -329,9 +333,10 @@ class Volume(object):
                                              for b in self.p["bricks"]]})
         volume["options"] = dict(volume.get("options") or {})
         volume["options"].update((k, str(v)) for k, v in self.p["options"].items())
-        if self.p["granular_entry_heal"] is not None:
-            volume["options"][GRANULAR] = "on" if self.p["granular_entry_heal"] else "off"
         volume["started"] = self.p["state"] == "started" or bool(current and current.get("started"))
+        if self.p["granular_entry_heal"] is not None and volume["started"]:
+            # what GlusterFS records after 'volume heal NAME granular-entry-heal enable|disable'
+            volume["options"][GRANULAR] = "enable" if self.p["granular_entry_heal"] else "disable"
         return volume
 
     def view(self, volume):

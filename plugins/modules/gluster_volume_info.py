@@ -93,7 +93,7 @@ def main():
         rc, out, err = module.run_command(argv)
         if not out.strip():
             module.fail_json(msg="%s failed (rc=%d): %s. Is glusterd running on this node?"
-                                 % (" ".join(argv[:-1]), rc, (err or "no output").strip()))
+                                 % (" ".join(argv[:-1]), rc, (err or "no output").strip().rstrip(".")))
         return out
 
     try:

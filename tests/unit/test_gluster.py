@@ -431,3 +431,8 @@ def test_brick_layout_arbiter_only_for_two_hosts(hosts, replica, message):
     with pytest.raises(GlusterError) as exc:
         brick_layout(hosts, "/srv/brick", "sd", replica, 1)
     assert str(exc.value) == "an arbiter is only laid out for 2 hosts with replica 2, " + message
+
+
+def test_parse_heal_info_summary_counts_total_entries():
+    bricks = parse_heal_info(fixture("heal_summary.xml"))
+    assert [b["pending"] for b in bricks] == [0, 0, 0]

@@ -141,3 +141,13 @@ def test_nodes_of_a_gluster_plan():
         assert node["peers"] == [h for h in ["node1", "node2", "node3"] if h != host]
     assert p["nodes"]["node2"]["address"] == "10.0.0.2"
     assert p["nodes"]["node1"]["address"] == "node1"
+
+
+def test_same_address_is_fine_where_peers_do_not_dial_each_other():
+    # bind: the receivers are reached through the swarm, not at the hosts' addresses
+    shared = build_plan({"swarm_managers": ["node1"], "swarm_workers": ["node2"]}, "bind", ["wiki"],
+                        primary="node1", addresses={"node1": "127.0.0.1", "node2": "127.0.0.1"})
+    assert shared["nodes"]["node2"]["address"] == "127.0.0.1"
+    with pytest.raises(TopologyError, match="same address"):
+        build_plan({"swarm_managers": ["node1"], "swarm_workers": ["node2"]}, "p2p", ["wiki"],
+                   addresses={"node1": "127.0.0.1", "node2": "127.0.0.1"})
