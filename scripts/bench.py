@@ -23,7 +23,8 @@ Variants: a variant function checks its deployment and returns (writer_node, rea
 namespace_path); the phases take exactly those and know nothing about the variant. ``bind`` writes
 on the primary and reads on the replicas; ``glusterfs`` writes through the first node's mount and
 reads through the others' mounts. A lab runs one variant at a time, so each variant is one run;
-``--table`` puts their JSON files side by side. ``p2p`` gets its own function in VARIANTS later.
+``--table`` puts their JSON files side by side. ``p2p`` writes on the first node and reads on the
+other peers.
 """
 
 import argparse
@@ -1123,7 +1124,44 @@ def variant_glusterfs(bench):
     return writer, readers, namespace_path
 
 
-VARIANTS = {"bind": variant_bind, "glusterfs": variant_glusterfs}
+def variant_p2p(bench):
+    """Checks the Syncthing service; the writer writes in its namespace directory, the other peers are readers."""
+    opts = bench.opts
+    writer = opts.primary
+    state = run(["docker", "inspect", "-f", "{{.State.Running}}", writer], check=False).strip()
+    if state != "true":
+        raise BenchError("lab node %s is not running (docker inspect: %s); start the lab with scripts/lab.sh"
+                         % (writer, state or "no such container"))
+    service = "%s_syncthing" % opts.stack
+    replicas = dx(writer, ["docker", "service", "ls", "--filter", "name=" + service, "--format", "{{.Replicas}}"],
+                  check=False).strip().split(" ")[0]
+    running, _, wanted = replicas.partition("/")
+    if not replicas or running != wanted:
+        raise BenchError("the p2p service %s is not running everywhere (%s); deploy it with "
+                         "scripts/lab.sh -e replication_variant=p2p" % (service, replicas or "absent"))
+    hosts = [line.split()[0] for line in dx(writer, ["docker", "node", "ls", "--format", "{{.Hostname}}"]).splitlines()
+             if line.strip()]
+    readers = opts.replicas or [h for h in hosts if h != writer]
+    namespace_path = "%s/namespaces/%s" % (opts.root.rstrip("/"), opts.namespace)
+    for node in [writer] + readers:
+        if not dx_ok(node, ["test", "-d", namespace_path + "/.stfolder"]):
+            raise BenchError("%s has no Syncthing folder at %s (no .stfolder marker)" % (node, namespace_path))
+    config = dx(writer, ["cat", "%s/state/syncthing/config.xml" % opts.root.rstrip("/")], check=False)
+    try:
+        folder = [f for f in ET.fromstring(config).iter("folder") if f.get("id") == opts.namespace][0]
+        settings = "watcher delay %s s, rescan every %s s" % (folder.get("fsWatcherDelayS"),
+                                                               folder.get("rescanIntervalS"))
+    except (ET.ParseError, IndexError):
+        settings = "configuration not readable"
+    bench.meta.update({
+        "variant": "p2p", "swarm_nodes": len(hosts), "writer": writer, "readers": readers,
+        "namespace_path": namespace_path,
+        "variant_settings": "Syncthing on every node (global service), %s" % settings,
+    })
+    return writer, readers, namespace_path
+
+
+VARIANTS = {"bind": variant_bind, "glusterfs": variant_glusterfs, "p2p": variant_p2p}
 
 
 # ------------------------------------------------------------------ main

@@ -124,6 +124,8 @@ _raw:
       description:
         - Names of the Swarm secrets the variant uses (C(mover_key), C(host_keys) per replica), and
           C(ssh_keys), the list of keypairs to give M(swarmdata.replication.swarm_ssh_keys).
+        - For C(p2p), C(syncthing_identities) (a list of C(name), C(host) for
+          M(swarmdata.replication.swarm_syncthing_ids)) and C(syncthing_api_key).
       type: dict
     gluster:
       description:

@@ -278,6 +278,11 @@ def build_plan(
             {"name": name, "comment": "%s receiver on %s" % (label_prefix, host)}
             for host, name in secrets["host_keys"].items()
         ]
+    elif variant == "p2p":
+        # Every node's Syncthing identity (certificate and key) and the REST API key, as Swarm secrets.
+        secrets["syncthing_identities"] = [
+            {"name": secret_name(label_prefix, "syncthing", h), "host": h} for h in hosts]
+        secrets["syncthing_api_key"] = secret_name(label_prefix, "syncthing", "apikey")
 
     base_dirs = [
         {"path": root, "owner": "root", "group": "root", "mode": "0755"},
@@ -286,6 +291,9 @@ def build_plan(
     ]
     if variant == "glusterfs":
         base_dirs.append({"path": posixpath.join(root, "brick"), "owner": "root", "group": "root", "mode": "0700"})
+    if variant == "p2p":
+        base_dirs.append({"path": posixpath.join(root, "state", "syncthing"), "owner": "root", "group": "root",
+                          "mode": "0700"})
 
     slugs = [host_slug(h) for h in hosts]
     clashes = sorted(h for i, h in enumerate(hosts) if slugs.count(slugs[i]) > 1)

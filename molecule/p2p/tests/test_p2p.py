@@ -1,0 +1,227 @@
+"""The p2p variant on a real 3-node swarm: Syncthing on every node, every node an equal peer.
+
+Every wait is bounded; a timeout fails with what still differs.
+"""
+
+import json
+import shlex
+import subprocess
+import threading
+import time
+
+import pytest
+import testinfra
+from helpers import RUNNER, manifest, recap, run_module, run_playbook
+
+testinfra_hosts = RUNNER.get_hosts("swarm_managers")[:1]  # each test drives the lab itself
+ROOT = "/opt/swarmdata/namespaces"
+NAMESPACES = ("wiki", "db", "media")
+SERVICE = "swarmdata_syncthing"
+
+
+@pytest.fixture(scope="module")
+def nodes():
+    return dict((h, testinfra.get_host("docker://" + h)) for h in RUNNER.get_hosts("all"))
+
+
+def container(node, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        cid = node.run("docker ps --quiet --filter label=com.docker.swarm.service.name=%s" % SERVICE).stdout.strip()
+        if cid:
+            return cid.splitlines()[0]
+        time.sleep(2)
+    pytest.fail("no %s container on %s after %d s" % (SERVICE, node.backend.host, timeout))
+
+
+def st_status(node):
+    return json.loads(node.check_output("docker exec %s st-status" % container(node)))
+
+
+def tree(node, ns):
+    """The namespace as files: {path: [mode, uid, gid, size, mtime, sha256]}, Syncthing's marker left out."""
+    return dict((k, v) for k, v in manifest(node, "%s/%s" % (ROOT, ns)).items()
+                if not k.startswith(".stfolder") and not k.startswith(".stversions"))
+
+
+def wait_identical(nodes, namespaces=NAMESPACES, timeout=240, what="trees"):
+    deadline = time.time() + timeout
+    why = "not compared yet"
+    started = time.time()
+    while time.time() < deadline:
+        try:
+            trees = dict((ns, dict((h, tree(n, ns)) for h, n in nodes.items())) for ns in namespaces)
+            differ = ["%s on %s" % (ns, h) for ns, by_host in trees.items() for h in by_host
+                      if by_host[h] != by_host[sorted(by_host)[0]]]
+            if not differ:
+                print("%s identical on every node after %.1f s" % (what, time.time() - started))
+                return trees
+            why = "differ: %s" % ", ".join(differ)
+        except (AssertionError, RuntimeError, ValueError) as exc:  # a tree changing under the walk
+            why = str(exc)[:300]
+        time.sleep(2)
+    pytest.fail("%s still differ after %d s: %s" % (what, timeout, why))
+
+
+def wait_connected(nodes, timeout=180):
+    deadline = time.time() + timeout
+    state = {}
+    while time.time() < deadline:
+        state = dict((h, st_status(n)["peers"]) for h, n in nodes.items())
+        if all(p["connected"] for peers in state.values() for p in peers.values()) and \
+                all(len(peers) == len(nodes) - 1 for peers in state.values()):
+            return
+        time.sleep(2)
+    pytest.fail("peers not all connected after %d s: %s" % (timeout, state))
+
+
+def sh(node, script):
+    return node.check_output("sh -c %s" % shlex.quote(script))
+
+
+def test_identities_are_swarm_secrets_and_device_ids_are_syncthings(nodes, group_vars):
+    manager = RUNNER.get_hosts("swarm_managers")[0]
+    identities = [{"name": "swarmdata-syncthing-%s" % h, "host": h} for h in sorted(nodes)]
+    rc, out = run_module(manager, "swarmdata.replication.swarm_syncthing_ids",
+                         {"identities": identities, "api_key_secret": "swarmdata-syncthing-apikey"})
+    assert rc == 0 and '"changed": false' in out, out[-2000:]
+    ids = json.loads(out[out.index("{"):])["device_ids"]
+    for name, node in nodes.items():
+        # what Syncthing itself computes from the certificate it runs with
+        own = node.check_output("docker exec %s syncthing --device-id --home /var/lib/syncthing" % container(node))
+        assert own.strip() == ids[name]
+        assert st_status(node)["device_id"] == ids[name]
+    assert "PRIVATE KEY" not in out
+
+
+def test_api_on_the_node_only_and_no_discovery_relays_or_reporting(nodes):
+    for name, node in nodes.items():
+        listening = node.check_output("ss -ltnH")
+        assert "127.0.0.1:8384" in listening, (name, listening)
+        assert "0.0.0.0:8384" not in listening and "*:8384" not in listening
+        config = node.check_output("cat /opt/swarmdata/state/syncthing/config.xml")
+        for off in ("globalAnnounceEnabled", "localAnnounceEnabled", "relaysEnabled", "natEnabled"):
+            assert "<%s>false</%s>" % (off, off) in config, (name, off)
+        assert "<urAccepted>-1</urAccepted>" in config
+        assert 'fsWatcherEnabled="true"' in config and 'fsWatcherDelayS="1"' in config
+        assert "__APIKEY__" not in config
+    wait_connected(nodes)
+
+
+def test_changes_on_different_nodes_converge(nodes):
+    a, b, c = sorted(nodes)
+    sh(nodes[a], "mkdir -p %(r)s/wiki/pages && for i in $(seq 1 50); do echo page $i > %(r)s/wiki/pages/p$i.md; done"
+                 " && echo v1 > %(r)s/db/state.txt && chown 999:999 %(r)s/db/state.txt" % {"r": ROOT})
+    wait_identical(nodes, what="files created on %s" % a)
+    sh(nodes[b], "echo v2 > %(r)s/db/state.txt && echo new > %(r)s/media/from-b.bin" % {"r": ROOT})
+    sh(nodes[c], "mv %(r)s/wiki/pages/p1.md %(r)s/wiki/pages/renamed.md && rm %(r)s/wiki/pages/p2.md"
+                 " && mkdir %(r)s/media/dir && echo x > %(r)s/media/dir/f" % {"r": ROOT})
+    trees = wait_identical(nodes, what="changes made on %s and %s" % (b, c))
+    wiki, db = trees["wiki"][a], trees["db"][a]
+    assert "pages/renamed.md" in wiki and "pages/p1.md" not in wiki and "pages/p2.md" not in wiki
+    assert nodes[a].file(ROOT + "/db/state.txt").content_string == "v2\n"
+    assert db["state.txt"][1:3] == [999, 999]  # owner kept (copyOwnershipFromParent)
+    assert "dir/f" in trees["media"][a] and "from-b.bin" in trees["media"][a]
+
+
+def test_the_same_file_changed_on_two_nodes_keeps_both_versions(nodes):
+    a, b, _ = sorted(nodes)
+    path = ROOT + "/wiki/contested.txt"
+    sh(nodes[a], "echo original > %s" % path)
+    wait_identical(nodes, namespaces=("wiki",), what="the original")
+    barrier = threading.Barrier(2)
+
+    def edit(name):
+        barrier.wait()
+        sh(nodes[name], "echo edited on %s > %s" % (name, path))
+
+    threads = [threading.Thread(target=edit, args=(n,)) for n in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    trees = wait_identical(nodes, namespaces=("wiki",), timeout=300, what="both edits")
+    for name, node in nodes.items():
+        versions = sorted(k for k in trees["wiki"][name] if k.startswith("contested"))
+        assert len(versions) == 2 and any(".sync-conflict-" in v for v in versions), (name, versions)
+        contents = sorted(node.file("%s/wiki/%s" % (ROOT, v)).content_string for v in versions)
+        assert contents == sorted("edited on %s\n" % n for n in (a, b)), (name, contents)
+    for name, node in nodes.items():
+        wiki = [f for f in st_status(node)["folders"] if f["folder"] == "wiki"][0]
+        assert any(c.startswith("contested.sync-conflict-") for c in wiki["conflicts"]), (name, wiki)
+
+
+def test_a_cut_off_node_receives_what_it_missed_and_sends_what_it_changed(nodes):
+    a, _, c = sorted(nodes)
+    cut = "iptables -%s INPUT -p tcp --dport 22000 -j DROP && iptables -%s OUTPUT -p tcp --dport 22000 -j DROP"
+    sh(nodes[c], cut % ("I", "I"))
+    try:
+        time.sleep(3)
+        sh(nodes[a], "mkdir -p %(r)s/media/while-cut && for i in $(seq 1 100); do echo $i > %(r)s/media/while-cut/a$i;"
+                     " done && rm %(r)s/media/from-b.bin" % {"r": ROOT})
+        sh(nodes[c], "mkdir -p %(r)s/wiki/offline && for i in $(seq 1 30); do echo $i > %(r)s/wiki/offline/c$i; done"
+                     % {"r": ROOT})
+        time.sleep(5)
+        assert nodes[c].run("test -e %s/media/while-cut/a1" % ROOT).rc != 0  # really cut off
+        assert nodes[a].run("test -e %s/wiki/offline/c1" % ROOT).rc != 0
+    finally:
+        sh(nodes[c], cut % ("D", "D"))
+    trees = wait_identical(nodes, timeout=300, what="after the cut-off node rejoined")
+    assert "while-cut/a100" in trees["media"][c] and "from-b.bin" not in trees["media"][c]
+    assert "offline/c30" in trees["wiki"][a]
+
+
+def test_a_stopped_node_catches_up_when_it_returns(nodes):
+    a, _, c = sorted(nodes)
+    subprocess.run(["docker", "stop", c], check=True, capture_output=True)
+    try:
+        sh(nodes[a], "mkdir -p %(r)s/db/while-down && for i in $(seq 1 100); do echo $i > %(r)s/db/while-down/f$i; done"
+                     % {"r": ROOT})
+        time.sleep(3)
+    finally:
+        subprocess.run(["docker", "start", c], check=True, capture_output=True)
+    trees = wait_identical(nodes, timeout=420, what="after %s restarted" % c)
+    assert "while-down/f100" in trees["db"][c]
+
+
+def test_a_restarted_engine_does_not_fetch_again_what_it_has(nodes):
+    a, _, c = sorted(nodes)
+    size = 30 * 1024 * 1024
+    sh(nodes[a], "head -c %d /dev/urandom > %s/media/big.bin" % (size, ROOT))
+    wait_identical(nodes, namespaces=("media",), timeout=300, what="a 30 MiB file")
+    nodes[c].check_output("docker kill %s" % container(nodes[c]))
+    time.sleep(3)
+    wait_connected(nodes)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        status = st_status(nodes[c])
+        if all(f["in_sync"] for f in status["folders"]):
+            break
+        time.sleep(2)
+    received = sum(p["in_bytes"] for p in status["peers"].values())
+    print("restarted engine on %s received %d bytes to get back in sync (the namespace holds > %d)"
+          % (c, received, size))
+    assert all(f["in_sync"] for f in status["folders"]), status
+    assert received < size // 10
+
+
+def test_status_shows_every_node_and_namespace_in_sync(nodes):
+    deadline = time.time() + 120
+    out = ""
+    while time.time() < deadline:
+        rc, out = run_playbook(playbook="playbooks/status.yml")
+        assert rc == 0, out[-3000:]
+        rows = [line for line in out.splitlines() if any(h in line for h in nodes) and " yes " in line]
+        if len(rows) >= len(nodes) * len(NAMESPACES):
+            break
+        time.sleep(5)
+    for h in nodes:
+        for ns in NAMESPACES:
+            assert any(h in line and " %s " % ns in line and " yes " in line for line in out.splitlines()), (h, ns)
+    assert all(v.get("changed") == 0 for v in recap(out).values())
+
+
+def test_check_mode_on_a_converged_cluster_changes_nothing():
+    rc, out = run_playbook("--check", "--diff")
+    assert rc == 0, out[-3000:]
+    assert all(v.get("changed") == 0 for v in recap(out).values()), recap(out)

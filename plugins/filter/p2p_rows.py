@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, swarmdata.replication contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: p2p_rows
+author: swarmdata.replication maintainers (@swarmdata)
+short_description: Format one node's Syncthing status as status table rows
+version_added: 0.2.0
+description:
+  - Takes an inventory hostname and C(hostvars); reads that host's registered C(status_st) (the JSON that
+    C(st-status) prints in the p2p variant's container) and returns one fixed-width row per namespace
+    (node, namespace, in sync, items and bytes still to fetch, conflict copies, the last change received from a
+    peer, peers connected).
+  - A host without a readable status gives one row saying so.
+options:
+  _input:
+    description: The inventory hostname.
+    type: str
+    required: true
+  hostvars:
+    description: C(hostvars).
+    type: raw
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Rows for every host of the play
+  ansible.builtin.debug:
+    msg: "{{ ansible_play_hosts | map('swarmdata.replication.p2p_rows', hostvars) | flatten }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The rows.
+  type: list
+  elements: str
+"""
+
+import json
+
+
+def p2p_rows(host, hostvars):
+    registered = (hostvars.get(host) or {}).get("status_st") or {}
+    text = registered.get("stdout") if hasattr(registered, "get") else None
+    if not text:
+        reason = registered.get("stderr") or registered.get("msg") or "no Syncthing container running" \
+            if hasattr(registered, "get") else "no status"
+        return ["%-20s %s" % (host, ("status unavailable: %s" % reason)[:100])]
+    status = json.loads(text)
+    peers = status.get("peers") or {}
+    connected = "%d/%d" % (sum(1 for p in peers.values() if p.get("connected")), len(peers))
+    rows = []
+    for f in status.get("folders") or []:
+        last = f.get("last_change") or {}
+        when = (last.get("at") or "")[:19].replace("T", " ")
+        if not when or when.startswith("0001"):
+            change = "-"
+        else:
+            change = "%s %s%s" % (when, "deleted " if last.get("deleted") else "", last.get("file") or "")
+        rows.append("%-20s %-14s %-8s %9s %12s %9s  %-44s %s" % (
+            host, f.get("folder"), "yes" if f.get("in_sync") else "NO (%s)" % f.get("state"), f.get("need_files", 0),
+            f.get("need_bytes", 0), len(f.get("conflicts") or []), change[:44], connected))
+    return rows
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"p2p_rows": p2p_rows}
