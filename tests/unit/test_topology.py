@@ -362,7 +362,8 @@ def test_p2p_plan_peers_and_roles():
         assert node["labels"]["swarmdata.role"] == "peer"
         assert node["labels"]["swarmdata.variant"] == "p2p"
         assert sorted(node["peers"]) == sorted(h for h in ["node1", "node2", "node3"] if h != host)
-    assert plan["secrets"] == {"ssh_keys": []}
+    assert plan["secrets"]["ssh_keys"] == []
+    assert [i["host"] for i in plan["secrets"]["syncthing_identities"]] == ["node1", "node2", "node3"]
 
 
 def test_glusterfs_two_hosts_replica_2_arbiter_1():

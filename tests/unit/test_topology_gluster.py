@@ -151,3 +151,14 @@ def test_same_address_is_fine_where_peers_do_not_dial_each_other():
     with pytest.raises(TopologyError, match="same address"):
         build_plan({"swarm_managers": ["node1"], "swarm_workers": ["node2"]}, "p2p", ["wiki"],
                    addresses={"node1": "127.0.0.1", "node2": "127.0.0.1"})
+
+
+def test_p2p_plan_names_an_identity_per_host_and_the_api_key():
+    p = build_plan({"swarm_managers": ["node1"], "swarm_workers": ["node2", "node3"]}, "p2p", ["wiki"],
+                   label_prefix="acme.data")
+    assert p["secrets"]["syncthing_identities"] == [
+        {"name": "acme.data-syncthing-%s" % h, "host": h} for h in ("node1", "node2", "node3")]
+    assert p["secrets"]["syncthing_api_key"] == "acme.data-syncthing-apikey"
+    assert {"path": "/opt/swarmdata/state/syncthing", "owner": "root", "group": "root", "mode": "0700"} in \
+        p["nodes"]["node2"]["directories"]
+    assert p["nodes"]["node1"]["namespace_dirs"] == ["/opt/swarmdata/namespaces/wiki"]
