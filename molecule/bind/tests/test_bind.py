@@ -206,6 +206,40 @@ for i in range(300):
     wait_identical(lab, timeout=420)
 
 
+def test_a_watch_queue_overflow_ends_in_a_full_resync(lab):
+    """Provoke a real inotify overflow: a sender started while fs.inotify.max_queued_events is tiny (the
+    limit is taken when an inotify instance is made, and it is the kernel's, shared with this machine;
+    it is restored before the burst), then a burst of creates far beyond that queue."""
+    primary = lab["hosts"][lab["primary"]]
+    knob = "/proc/sys/fs/inotify/max_queued_events"
+    original = primary.check_output("cat %s" % knob).strip()
+    old_sender = sender_container(lab)
+    try:
+        primary.check_output("echo 16 > %s" % knob)
+        primary.check_output("docker kill %s" % old_sender)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            cid = primary.run("docker ps -q -f label=com.docker.swarm.service.name=swarmdata_sender").stdout.split()
+            if cid and cid[0] != old_sender[:len(cid[0])]:
+                break
+            time.sleep(2)
+        wait_identical(lab, timeout=300)  # the new sender's startup sync is done; it watches with a 16-event queue
+    finally:
+        primary.check_output("echo %s > %s" % (original, knob))
+    small = sender_container(lab)
+    on_primary(lab, r"""
+import os
+d = "/opt/swarmdata/namespaces/wiki/overflow"
+os.makedirs(d, exist_ok=True)
+for i in range(3000):
+    open("%s/f%04d" % (d, i), "w").write("burst %d\n" % i)
+""")
+    wait_identical(lab, timeout=420)
+    logs = primary.run("docker logs %s 2>&1" % small).stdout
+    assert "OVERFLOW" in logs.upper(), logs[-2000:]  # the overflow really happened, and was healed
+    assert lab["hosts"][lab["replicas"][0]].file(ROOT + "/wiki/overflow/f2999").exists
+
+
 def test_drift_on_a_replica_is_repaired_by_the_periodic_reconcile(lab):
     replica = lab["hosts"][lab["replicas"][0]]
     replica.check_output("echo tampered > %s/db/c.txt && echo stray > %s/db/stray.txt" % (ROOT, ROOT))
