@@ -130,13 +130,13 @@ _raw:
     gluster:
       description:
         - GlusterFS layout for the C(glusterfs) variant, else null. C(replica) (data copies) and C(arbiter),
-          C(volume) (its name), C(brick_root), C(mount) (where every node mounts it: the namespaces directory),
+          C(volume) (its name), C(brick_root), C(mount) (where every node mounts it, the namespaces directory),
           and C(bricks) in create order, each with C(host), C(path), C(arbiter) and C(name) (C(address:path)).
       type: dict
     nodes:
       description:
         - Per inventory host, C(role), C(swarm_role), C(labels), C(peers), C(directories), C(namespace_dirs),
-          C(slug) (a service-name-safe hostname), C(address) (how peers reach it: C(glusterfs_address), else
+          C(slug) (a service-name-safe hostname), C(address) (how peers reach it; C(glusterfs_address), else
           C(ansible_host), else the inventory hostname), C(receiver) (the bind receiver's service name on a replica)
           and C(constraints) (pins a service to that node).
       type: dict

@@ -15,7 +15,7 @@ version_added: 0.2.0
 description:
   - Creates the volume from O(bricks) with O(replica) (and O(arbiter)) if it does not exist, sets O(options),
     and starts it.
-  - An existing volume whose bricks, replica or arbiter count differ from what is asked is never changed:
+  - An existing volume whose bricks, replica or arbiter count differ from what is asked is never changed;
     the module fails and says what differs and which C(gluster) commands change it, because moving or
     removing bricks moves data.
   - With O(start_offline_bricks=true), a started volume with a brick down on a connected peer is started again
