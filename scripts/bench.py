@@ -1134,9 +1134,9 @@ def variant_p2p(bench):
                          % (writer, state or "no such container"))
     service = "%s_syncthing" % opts.stack
     replicas = dx(writer, ["docker", "service", "ls", "--filter", "name=" + service, "--format", "{{.Replicas}}"],
-                  check=False).strip().split(" ")[0]
-    running, _, wanted = replicas.partition("/")
-    if not replicas or running != wanted:
+                  check=False).strip().split(" ", maxsplit=1)[0]
+    counts = replicas.split("/")
+    if not replicas or len(counts) != 2 or counts[0] != counts[1]:
         raise BenchError("the p2p service %s is not running everywhere (%s); deploy it with "
                          "scripts/lab.sh -e replication_variant=p2p" % (service, replicas or "absent"))
     hosts = [line.split()[0] for line in dx(writer, ["docker", "node", "ls", "--format", "{{.Hostname}}"]).splitlines()
@@ -1149,8 +1149,8 @@ def variant_p2p(bench):
     config = dx(writer, ["cat", "%s/state/syncthing/config.xml" % opts.root.rstrip("/")], check=False)
     try:
         folder = [f for f in ET.fromstring(config).iter("folder") if f.get("id") == opts.namespace][0]
-        settings = "watcher delay %s s, rescan every %s s" % (folder.get("fsWatcherDelayS"),
-                                                               folder.get("rescanIntervalS"))
+        settings = "watcher delay %s s, rescan every %s s" % (
+            folder.get("fsWatcherDelayS"), folder.get("rescanIntervalS"))
     except (ET.ParseError, IndexError):
         settings = "configuration not readable"
     bench.meta.update({

@@ -221,8 +221,8 @@ def test_parse_volume_info_recorded():
 def test_parse_volume_info_granular_off_recording():
     vol = parse_volume_info(fixture("volume_info_granular_off.xml"))["swarmdata"]
     assert vol["id"] == "7fb7e950-e99b-4820-936c-be06dd5163e1"
-    assert [b["uuid"] for b in vol["bricks"]] == [UUID_B["swarmdata-lab-1"], UUID_B["swarmdata-lab-2"],
-                                                   UUID_B["swarmdata-lab-3"]]
+    assert [b["uuid"] for b in vol["bricks"]] == [
+        UUID_B["swarmdata-lab-1"], UUID_B["swarmdata-lab-2"], UUID_B["swarmdata-lab-3"]]
     assert vol["options"]["cluster.granular-entry-heal"] == "disable"
     assert vol["options"]["network.ping-timeout"] == "10"
     assert vol["options"]["auth.allow"] == "127.0.0.1,172.20.0.2,172.20.0.3,172.20.0.4"

@@ -392,8 +392,8 @@ def test_fake_volume_status_with_lab_2_down_is_laid_out_like_the_recording(lab):
     fake = parse_volume_status(lab(["gluster", "--mode=script", "volume", "status", "swarmdata", "--xml"])[1])
     recorded = parse_volume_status(fixture("volume_status_brick_down.xml"))
     assert [(b["name"], b["online"], b["peer"]) for b in fake["bricks"]] == \
-        [(b["name"], b["online"], b["peer"]) for b in recorded["bricks"]] == [(B1, True, LOCAL_UUID),
-                                                                               (B3, True, lab.uuid(L3))]
+        [(b["name"], b["online"], b["peer"]) for b in recorded["bricks"]] == \
+        [(B1, True, LOCAL_UUID), (B3, True, lab.uuid(L3))]
     assert [(s["host"], s["peer"]) for s in fake["self_heal"]] == \
         [(s["host"], s["peer"]) for s in recorded["self_heal"]]
 

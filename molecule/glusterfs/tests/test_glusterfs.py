@@ -214,4 +214,3 @@ def test_check_mode_on_a_converged_cluster_changes_nothing():
     rc, out = run_playbook("--check", "--diff")
     assert rc == 0, out[-3000:]
     assert all(v.get("changed") == 0 for v in recap(out).values()), recap(out)
-

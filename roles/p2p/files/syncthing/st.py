@@ -121,12 +121,14 @@ def status():
                  .get("needBytes", 0))
                 for dev in [d["deviceID"] for d in folder["devices"]] if dev != me),
         })
-    json.dump({"device_id": me, "name": names.get(me),
-               "peers": dict((names.get(dev, dev), {"connected": c.get("connected", False),
-                                                     "in_bytes": c.get("inBytesTotal", 0),
-                                                     "out_bytes": c.get("outBytesTotal", 0)})
-                             for dev, c in connections.items() if dev != me),
-               "folders": folders}, sys.stdout, sort_keys=True)
+    peers = {}
+    for dev, conn in connections.items():
+        if dev != me:
+            peers[names.get(dev, dev)] = {"connected": conn.get("connected", False),
+                                          "in_bytes": conn.get("inBytesTotal", 0),
+                                          "out_bytes": conn.get("outBytesTotal", 0)}
+    json.dump({"device_id": me, "name": names.get(me), "peers": peers, "folders": folders}, sys.stdout,
+              sort_keys=True)
 
 
 if __name__ == "__main__":
