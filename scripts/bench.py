@@ -1027,15 +1027,19 @@ def run_phases(bench, writer_node, reader_nodes, namespace_path):
 
 
 # ------------------------------------------------------------------ variants
+def require_running(node):
+    state = run(["docker", "inspect", "-f", "{{.State.Running}}", node], check=False).strip()
+    if state != "true":
+        raise BenchError("lab node %s is not running (docker inspect: %s); start the lab with scripts/lab.sh"
+                         % (node, state or "no such container"))
+
+
 def variant_bind(bench):
     """Checks the bind stack; the writer is the primary, the readers the replicas with a receiver."""
     opts = bench.opts
     primary = opts.primary
     for node in [primary] + (opts.replicas or []):
-        state = run(["docker", "inspect", "-f", "{{.State.Running}}", node], check=False).strip()
-        if state != "true":
-            raise BenchError("lab node %s is not running (docker inspect: %s); start the lab with scripts/lab.sh"
-                             % (node, state or "no such container"))
+        require_running(node)
     listing = dx(primary, ["docker", "service", "ls", "--format", "{{.Name}} {{.Replicas}}"], check=False)
     services = dict(line.split(None, 1) for line in listing.splitlines() if line.strip())
     sender = "%s_sender" % opts.stack
@@ -1088,10 +1092,7 @@ def variant_glusterfs(bench):
     """Checks the volume and the mounts; the writer writes through its own mount, readers read through theirs."""
     opts = bench.opts
     writer = opts.primary
-    state = run(["docker", "inspect", "-f", "{{.State.Running}}", writer], check=False).strip()
-    if state != "true":
-        raise BenchError("lab node %s is not running (docker inspect: %s); start the lab with scripts/lab.sh"
-                         % (writer, state or "no such container"))
+    require_running(writer)
     info = dx(writer, ["gluster", "--mode=script", "volume", "info", "--xml"], check=False)
     try:
         volumes = ET.fromstring(info).findall(".//volume")
@@ -1128,10 +1129,7 @@ def variant_p2p(bench):
     """Checks the Syncthing service; the writer writes in its namespace directory, the other peers are readers."""
     opts = bench.opts
     writer = opts.primary
-    state = run(["docker", "inspect", "-f", "{{.State.Running}}", writer], check=False).strip()
-    if state != "true":
-        raise BenchError("lab node %s is not running (docker inspect: %s); start the lab with scripts/lab.sh"
-                         % (writer, state or "no such container"))
+    require_running(writer)
     service = "%s_syncthing" % opts.stack
     replicas = dx(writer, ["docker", "service", "ls", "--filter", "name=" + service, "--format", "{{.Replicas}}"],
                   check=False).strip().split(" ", maxsplit=1)[0]

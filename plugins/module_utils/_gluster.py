@@ -34,6 +34,20 @@ def _int(value, default=None):
         return default
 
 
+def run_gluster(module, *args, **fail_kwargs):
+    """Output of ``gluster --mode=script ARGS --xml`` run by ``module``.
+
+    Fails the module when the CLI prints nothing (glusterd down, say); ``fail_kwargs`` go into that failure.
+    Whether the command itself succeeded is in the XML (see parse_cli and op_error), not in the exit code.
+    """
+    argv = ["gluster", "--mode=script"] + list(args) + ["--xml"]
+    rc, out, err = module.run_command(argv)
+    if not out.strip():
+        module.fail_json(msg="%s failed (rc=%d): %s. Is glusterd running on this node?"
+                             % (" ".join(argv[:-1]), rc, (err or "no output").strip().rstrip(".")), **fail_kwargs)
+    return out
+
+
 def parse_cli(xml_text, command="gluster"):
     """Return the ``cliOutput`` element; raise GlusterError when ``opRet`` is not 0."""
     try:

@@ -75,18 +75,10 @@ from ansible_collections.swarmdata.replication.plugins.module_utils._gluster imp
     GlusterError,
     op_error,
     parse_pool,
+    run_gluster as gluster,
 )
 
 IN_CLUSTER = "Peer in Cluster"
-
-
-def gluster(module, *args):
-    argv = ["gluster", "--mode=script"] + list(args) + ["--xml"]
-    rc, out, err = module.run_command(argv)
-    if not out.strip():
-        module.fail_json(msg="%s failed (rc=%d): %s. Is glusterd running on this node?"
-                             % (" ".join(argv[:-1]), rc, (err or "no output").strip().rstrip(".")))
-    return out
 
 
 def read_pool(module):

@@ -121,6 +121,7 @@ from ansible_collections.swarmdata.replication.plugins.module_utils._gluster imp
     parse_pool,
     parse_volume_info,
     parse_volume_status,
+    run_gluster,
     split_brick,
 )
 
@@ -135,12 +136,7 @@ class Volume(object):
         self.actions = []
 
     def gluster(self, *args):
-        argv = ["gluster", "--mode=script"] + list(args) + ["--xml"]
-        rc, out, err = self.module.run_command(argv)
-        if not out.strip():
-            self.module.fail_json(msg="%s failed (rc=%d): %s. Is glusterd running on this node?"
-                                      % (" ".join(argv[:-1]), rc, (err or "no output").strip()), actions=self.actions)
-        return out
+        return run_gluster(self.module, *args, actions=self.actions)
 
     def act(self, *args):
         """Run a changing gluster command (recorded; skipped in check mode); fail with its error."""

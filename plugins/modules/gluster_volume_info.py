@@ -81,6 +81,7 @@ from ansible_collections.swarmdata.replication.plugins.module_utils._gluster imp
     parse_pool,
     parse_volume_info,
     parse_volume_status,
+    run_gluster,
 )
 
 
@@ -89,12 +90,7 @@ def main():
     name = module.params["name"]
 
     def gluster(*args):
-        argv = ["gluster", "--mode=script"] + list(args) + ["--xml"]
-        rc, out, err = module.run_command(argv)
-        if not out.strip():
-            module.fail_json(msg="%s failed (rc=%d): %s. Is glusterd running on this node?"
-                                 % (" ".join(argv[:-1]), rc, (err or "no output").strip().rstrip(".")))
-        return out
+        return run_gluster(module, *args)
 
     try:
         peers = parse_pool(gluster("pool", "list"))

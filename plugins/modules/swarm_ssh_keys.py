@@ -90,6 +90,7 @@ from ansible_collections.swarmdata.replication.plugins.module_utils._docker impo
     DOCKER_COMMON_ARGS,
     APIError,
     docker_client,
+    find_secret,
     require_swarm_manager,
 )
 from ansible_collections.swarmdata.replication.plugins.module_utils._sshkeys import (
@@ -108,11 +109,6 @@ class SwarmSshKeys(object):
         self.label_public = self.prefix + ".public_key"
         self.label_fingerprint = self.prefix + ".fingerprint"
         self.label_kind = self.prefix + ".kind"
-
-    def existing(self, client, name):
-        # The API's name filter matches prefixes; keep the exact name only.
-        found = [s for s in client.secrets.list(filters={"name": name}) if s.name == name]
-        return found[0] if found else None
 
     def run(self):
         params = self.module.params
@@ -133,7 +129,7 @@ class SwarmSshKeys(object):
         before, after = {}, {}
         for key in params["keys"]:
             name = key["name"]
-            secret = self.existing(client, name)
+            secret = find_secret(client, name)
             labels = (secret.attrs.get("Spec", {}).get("Labels") or {}) if secret else {}
             if secret is not None and self.label_public not in labels:
                 self.module.fail_json(

@@ -69,6 +69,7 @@ from ansible_collections.swarmdata.replication.plugins.module_utils._docker impo
     DOCKER_COMMON_ARGS,
     APIError,
     docker_client,
+    find_secret,
     require_swarm_manager,
 )
 from ansible_collections.swarmdata.replication.plugins.module_utils._syncthing import (
@@ -92,16 +93,15 @@ class SyncthingIds(object):
         self.changed = False
 
     def existing(self, client, name, kind):
-        # The API's name filter matches prefixes; keep the exact name only.
-        found = [s for s in client.secrets.list(filters={"name": name}) if s.name == name]
-        if not found:
+        secret = find_secret(client, name)
+        if secret is None:
             return None
-        labels = found[0].attrs.get("Spec", {}).get("Labels") or {}
+        labels = secret.attrs.get("Spec", {}).get("Labels") or {}
         if labels.get(self.label_kind) != kind:
             self.module.fail_json(msg="Swarm secret %r exists but was not made by this collection as a %s (its %s "
                                       "label is %r); remove it or choose another name"
                                       % (name, kind, self.label_kind, labels.get(self.label_kind)))
-        return found[0]
+        return secret
 
     def create(self, client, name, data, labels):
         self.changed = True
