@@ -3,6 +3,7 @@
 Every wait is bounded; a timeout fails with what still differs.
 """
 
+import os
 import shlex
 import subprocess
 import time
@@ -16,7 +17,7 @@ testinfra_hosts = RUNNER.get_hosts("swarm_managers")[:1]  # each test drives the
 MOUNT = "/opt/swarmdata/namespaces"
 BRICK = "/opt/swarmdata/brick/swarmdata"
 VOLUME = "swarmdata"
-LAB = "swarmdata-mol"
+LAB = os.environ.get("SWARMDATA_LAB_NAME") or "swarmdata-mol"
 
 
 @pytest.fixture(scope="module")
