@@ -18,6 +18,9 @@ description:
     placement constraints that match those labels and the names of the Swarm secrets the variant uses.
   - Node labels and placement constraints both come from this plan, so they cannot disagree.
   - Bad input raises an error that names the variable to change, before any host is touched.
+  - Inventory hostnames and the host variables C(glusterfs_address), C(ansible_host) and C(swarm_advertise_addr)
+    of the swarm hosts must be IP addresses or DNS names (C(swarm_advertise_addr) also an interface name, and a
+    C(:port)); the error names the variable and the host.
 options:
   _terms:
     description: Not used.
@@ -34,6 +37,8 @@ options:
       - The namespaces, each a name or a dict with C(name) and optionally C(criticality)
         (C(critical), C(high), C(medium), C(low)), C(owner), C(group) and C(mode).
       - A name matches C([a-z0-9][a-z0-9_-]*) and has at most 63 characters.
+      - C(mode) is a quoted octal string (C("0750")). An unquoted YAML C(0770) arrives as the integer 504, which
+        cannot be told from a meant C(0504), so an integer is refused with a message saying to quote it.
     type: list
     elements: raw
     default: []
@@ -45,7 +50,10 @@ options:
     vars:
       - name: replication_primary
   root:
-    description: Absolute path under which every node keeps the collection's data.
+    description:
+      - Absolute path under which every node keeps the collection's data.
+      - Letters, digits, C(.), C(_), C(-) and C(/) only (it reaches shell commands, Docker bind mounts and config
+        files).
     type: str
     default: /opt/swarmdata
     vars:
@@ -146,8 +154,10 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.swarmdata.replication.plugins.module_utils._topology import (
+    ADDRESS_VARS,
     TopologyError,
     build_plan,
+    validate_host_vars,
 )
 
 
@@ -156,14 +166,22 @@ class LookupModule(LookupBase):
         self.set_options(var_options=variables, direct=kwargs)
         groups = (variables or {}).get("groups") or {}
         hostvars = (variables or {}).get("hostvars") or {}
+        swarm_hosts = set(h for g in (self.get_option("managers_group"), self.get_option("workers_group"))
+                          for h in (groups.get(g) or []))
         addresses = {}
+        host_vars = {}
         for host in set(h for hosts in groups.values() for h in hosts):
             try:
                 hv = hostvars[host]
                 addresses[host] = hv.get("glusterfs_address") or hv.get("ansible_host") or host
+                host_vars[host] = dict((k, hv.get(k)) for k in ADDRESS_VARS + ("swarm_advertise_addr",))
             except (KeyError, TypeError):
                 addresses[host] = host
         try:
+            # Addresses reach gluster commands, auth.allow, fstab and Syncthing's config.xml: checked first,
+            # naming the variable and the host.
+            for host in sorted(swarm_hosts & set(host_vars)):
+                validate_host_vars(host, host_vars[host])
             plan = build_plan(
                 groups=dict((k, list(v)) for k, v in groups.items()),
                 variant=self.get_option("variant"),

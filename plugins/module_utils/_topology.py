@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import posixpath
 import re
 
@@ -32,6 +33,14 @@ MODE_RE = re.compile(r"0?[0-7]{3}")
 OWNER_RE = re.compile(r"(?:[a-z_][a-z0-9_-]{0,31}|[0-9]+)")
 SECRET_NAME_RE = re.compile(r"[^A-Za-z0-9_.-]")
 SLUG_RE = re.compile(r"[^a-z0-9-]+")
+# replication_root reaches shell commands, Docker bind mounts ("source:target"), fstab and config files:
+# no spaces, quotes, '$', backticks, newlines, ':' or ','.
+SAFE_PATH_RE = re.compile(r"[A-Za-z0-9._/-]+")
+# One label of a host name: letters, digits, '-' (not first or last) and '_' (as in Docker container names).
+HOST_LABEL_RE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+HOST_NAME_MAX_LEN = 253
+# Host variables the lookup reads addresses from, in the order it prefers them.
+ADDRESS_VARS = ("glusterfs_address", "ansible_host")
 
 DEFAULT_ROOT = "/opt/swarmdata"
 DEFAULT_LABEL_PREFIX = "swarmdata"
@@ -75,6 +84,11 @@ def validate_root(root, variable="replication_root"):
         raise TopologyError("%s must be a non-empty absolute path, got %r" % (variable, root))
     if not root.startswith("/"):
         raise TopologyError("%s must be an absolute path, got relative path %r" % (variable, root))
+    if not SAFE_PATH_RE.fullmatch(root):
+        bad = sorted(set(c for c in root if not SAFE_PATH_RE.fullmatch(c)))
+        raise TopologyError(
+            "%s %r contains %s; only letters, digits, '.', '_', '-' and '/' are allowed (the path reaches shell "
+            "commands, Docker bind mounts and config files)" % (variable, root, ", ".join(repr(c) for c in bad)))
     if ".." in root.split("/"):
         raise TopologyError("%s must not contain '..', got %r" % (variable, root))
     # normpath keeps a leading '//' (POSIX leaves it implementation-defined); collapse it.
@@ -82,6 +96,61 @@ def validate_root(root, variable="replication_root"):
     if normalized == "/":
         raise TopologyError("%s must not be '/'" % variable)
     return normalized
+
+
+def _is_ip(value):
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return "%" not in value  # no IPv6 scope (fe80::1%eth0): it does not survive config files
+
+
+def _is_host_name(value):
+    labels = value.split(".")
+    return len(value) <= HOST_NAME_MAX_LEN and all(HOST_LABEL_RE.fullmatch(label) for label in labels)
+
+
+def validate_host_name(host, variable):
+    """Return ``host`` if it is an IPv4/IPv6 address or a DNS name, raise TopologyError naming ``variable``.
+
+    Inventory hostnames and addresses end up in node labels, Swarm secret and service names, gluster
+    commands, auth.allow and Syncthing's config.xml.
+    """
+    if not isinstance(host, str) or not (_is_ip(host) or _is_host_name(host)):
+        raise TopologyError(
+            "%s must be an IPv4/IPv6 address or a DNS name (dot-separated labels of letters, digits, '-' and "
+            "'_', at most %d characters), got %r" % (variable, HOST_NAME_MAX_LEN, host))
+    return host
+
+
+def validate_advertise_addr(value, variable):
+    """``swarm_advertise_addr``: an address or a name (a DNS name or an interface such as eth0), with an
+    optional port (``192.0.2.1:2377``, ``[2001:db8::1]:2377``, ``eth0:2377``)."""
+    if isinstance(value, str):
+        addr, port = value, None
+        if value.startswith("[") and "]:" in value:
+            addr, port = value[1:].split("]:", 1)
+            if not _is_ip(addr) or ":" not in addr:
+                addr = None
+        elif value.count(":") == 1:
+            addr, port = value.split(":")
+        if addr and (port is None or (port.isdigit() and 0 < int(port) < 65536)) and (
+                _is_ip(addr) or _is_host_name(addr)):
+            return value
+    raise TopologyError(
+        "%s must be an IPv4/IPv6 address or a name (DNS name or network interface), optionally with ':port', "
+        "got %r" % (variable, value))
+
+
+def validate_host_vars(host, host_vars):
+    """Check the address variables of one inventory host (``glusterfs_address``, ``ansible_host``,
+    ``swarm_advertise_addr``) that are set; raise TopologyError naming the variable and the host."""
+    for key in ADDRESS_VARS:
+        if host_vars.get(key) not in (None, ""):
+            validate_host_name(host_vars[key], "%s of host %r" % (key, host))
+    if host_vars.get("swarm_advertise_addr") not in (None, ""):
+        validate_advertise_addr(host_vars["swarm_advertise_addr"], "swarm_advertise_addr of host %r" % (host,))
 
 
 def secret_name(*parts):
@@ -122,10 +191,18 @@ def _normalize_namespace(item, index, root):
     for key, value in (("owner", owner), ("group", group)):
         if not OWNER_RE.fullmatch(value):
             raise TopologyError("%s.%s %r is not a user/group name or numeric id" % (variable, key, value))
+        if value.isdigit() and int(value) > 4294967294:
+            raise TopologyError("%s.%s %r is not a valid numeric id (at most 4294967294)" % (variable, key, value))
     mode = item.get("mode", "0755")
     if isinstance(mode, int) and not isinstance(mode, bool):
-        # YAML reads an unquoted 0750 as the integer 488 and 750 as 750; accept both as meant.
-        mode = str(mode) if MODE_RE.fullmatch(str(mode)) else "%04o" % mode
+        # YAML reads an unquoted 0770 as the integer 504 (octal) and 750 as 750: from the integer alone,
+        # 504 may be 0770 or a meant 0504. Refuse rather than guess.
+        written = [("0%o" % mode, "0%o" % mode), (str(mode), "0%s" % mode)] if mode >= 0 else []
+        hints = ["mode: \"%s\" if you wrote %s" % (quoted, plain) for plain, quoted in written
+                 if MODE_RE.fullmatch(plain) and len(quoted) == 4]
+        raise TopologyError(
+            "%s.mode is the integer %d: YAML reads an unquoted mode as a number (0770 becomes 504), so the mode "
+            "meant cannot be told apart; quote it (%s)" % (variable, mode, "; ".join(hints) or 'e.g. mode: "0750"'))
     mode = str(mode)
     if not MODE_RE.fullmatch(mode):
         raise TopologyError("%s.mode must be an octal string like '0750', got %r" % (variable, mode))
@@ -196,6 +273,8 @@ def build_plan(
     dup_hosts = sorted({h for h in hosts if hosts.count(h) > 1})
     if dup_hosts:
         raise TopologyError("host(s) %s listed twice in %r/%r" % (", ".join(dup_hosts), managers_group, workers_group))
+    for host in hosts:
+        validate_host_name(host, "inventory hostname %r (in %r/%r)" % (host, managers_group, workers_group))
 
     if namespaces is None:
         namespaces = []
@@ -231,7 +310,14 @@ def build_plan(
     else:
         primary = None
 
-    addresses = dict((h, str((addresses or {}).get(h) or h)) for h in hosts)
+    addresses = dict((h, (addresses or {}).get(h) or h) for h in hosts)
+    for host in hosts:
+        variable = "the address of host %r (glusterfs_address / ansible_host)" % (host,)
+        validate_host_name(addresses[host], variable)
+        if variant in ("glusterfs", "p2p") and ":" in addresses[host]:
+            # Brick names and fstab sources are 'address:path', Syncthing's peers 'tcp://address:port'.
+            raise TopologyError("%s is the IPv6 address %r; variant %r needs an IPv4 address or a DNS name"
+                                % (variable, addresses[host], variant))
     if variant in ("glusterfs", "p2p"):  # the variants whose peers connect to each other's address
         same_address = sorted(h for h in hosts if list(addresses.values()).count(addresses[h]) > 1)
         if same_address:

@@ -10,6 +10,9 @@ from ansible_collections.swarmdata.replication.plugins.module_utils._topology im
     TopologyError,
     build_plan,
     secret_name,
+    validate_advertise_addr,
+    validate_host_name,
+    validate_host_vars,
     validate_namespace_name,
     validate_root,
 )
@@ -113,6 +116,55 @@ BAD_INPUTS = [
      ["replication_root", "must be a non-empty absolute path"]),
     ("root-not-string", {"root": 5},
      ["replication_root", "must be a non-empty absolute path, got 5"]),
+    ("root-quote", {"root": "/opt/swarm'data"},
+     ["replication_root", "\"/opt/swarm'data\" contains \"'\"", "only letters, digits, '.', '_', '-' and '/'"]),
+    ("root-double-quote", {"root": '/opt/"x"'}, ["replication_root", "contains '\"'"]),
+    ("root-space", {"root": "/opt/swarm data"}, ["replication_root", "contains ' '"]),
+    ("root-dollar", {"root": "/opt/$HOME"}, ["replication_root", "contains '$'"]),
+    ("root-backtick", {"root": "/opt/`id`"}, ["replication_root", "contains '`'"]),
+    ("root-newline", {"root": "/opt/x\n"}, ["replication_root", "contains '\\n'"]),
+    ("root-colon", {"root": "/opt/a:b"}, ["replication_root", "contains ':'", "Docker bind mounts"]),
+    ("root-comma", {"root": "/opt/a,b"}, ["replication_root", "contains ','"]),
+    ("root-semicolon-and-space", {"root": "/opt/x; rm -rf /"}, ["replication_root", "contains ' ', ';'"]),
+    ("mode-unquoted-octal", {"namespaces": [{"name": "wiki", "mode": 0o770}]},
+     ["replication_namespaces[0].mode is the integer 504", "cannot be told apart",
+      'mode: "0770" if you wrote 0770', 'mode: "0504" if you wrote 504']),
+    ("mode-unquoted-decimal", {"namespaces": [{"name": "wiki", "mode": 750}]},
+     ["replication_namespaces[0].mode is the integer 750", 'mode: "0750" if you wrote 750']),
+    ("mode-unquoted-octal-only", {"namespaces": [{"name": "wiki", "mode": 0o750}]},
+     ["replication_namespaces[0].mode is the integer 488", 'mode: "0750" if you wrote 0750']),
+    ("mode-unquoted-nonsense", {"namespaces": [{"name": "wiki", "mode": 7}]},
+     ["replication_namespaces[0].mode is the integer 7", "quote it"]),
+    ("mode-bool", {"namespaces": [{"name": "wiki", "mode": True}]},
+     ["replication_namespaces[0].mode must be an octal string", "got 'True'"]),
+    ("owner-quote", {"namespaces": [{"name": "wiki", "owner": "x'y"}]},
+     ["replication_namespaces[0].owner", "is not a user/group name or numeric id"]),
+    ("group-dollar", {"namespaces": [{"name": "wiki", "group": "$(id)"}]},
+     ["replication_namespaces[0].group", "is not a user/group name or numeric id"]),
+    ("owner-id-too-large", {"namespaces": [{"name": "wiki", "owner": 4294967295}]},
+     ["replication_namespaces[0].owner '4294967295' is not a valid numeric id"]),
+    ("hostname-space", {"groups": groups(workers=["node2", "node 3"]), "primary": "node1"},
+     ["inventory hostname 'node 3'", "must be an IPv4/IPv6 address or a DNS name", "got 'node 3'"]),
+    ("hostname-quote", {"groups": groups(managers=["node'1"]), "primary": "node'1"},
+     ["inventory hostname \"node'1\"", "must be an IPv4/IPv6 address or a DNS name"]),
+    ("hostname-label-dash", {"groups": groups(workers=["node2", "-node3"])},
+     ["inventory hostname '-node3'", "must be an IPv4/IPv6 address or a DNS name"]),
+    ("hostname-empty-label", {"groups": groups(workers=["node2", "node3..example"])},
+     ["inventory hostname 'node3..example'"]),
+    ("hostname-too-long", {"groups": groups(workers=["node2", ".".join(["a" * 63] * 4)])},
+     ["inventory hostname", "at most 253 characters"]),
+    ("address-bad", {"addresses": {"node2": "10.0.0.2; reboot"}},
+     ["the address of host 'node2' (glusterfs_address / ansible_host)", "got '10.0.0.2; reboot'"]),
+    ("address-xml", {"variant": "p2p", "primary": None, "addresses": {"node2": "a</address><x>"}},
+     ["the address of host 'node2'", "must be an IPv4/IPv6 address or a DNS name"]),
+    ("address-not-string", {"addresses": {"node2": 5}},
+     ["the address of host 'node2'", "got 5"]),
+    ("address-ipv6-glusterfs", {"variant": "glusterfs", "primary": None, "addresses": {"node2": "2001:db8::2"}},
+     ["the address of host 'node2'", "is the IPv6 address '2001:db8::2'", "needs an IPv4 address or a DNS name"]),
+    ("address-ipv6-p2p", {"variant": "p2p", "primary": None, "addresses": {"node2": "2001:db8::2"}},
+     ["variant 'p2p' needs an IPv4 address or a DNS name"]),
+    ("address-ipv6-scope", {"addresses": {"node2": "fe80::1%eth0"}},
+     ["the address of host 'node2'", "got 'fe80::1%eth0'"]),
     ("managers-empty", {"groups": groups(managers=[])},
      ["inventory group 'swarm_managers' is empty or missing", "at least one manager"]),
     ("managers-missing", {"groups": {"swarm_workers": ["node2"]}},
@@ -406,8 +458,7 @@ def test_base_directories_and_namespace_dirs_for_bind():
 
 
 @pytest.mark.parametrize("mode, expected", [
-    (0o750, "0750"),
-    (0o700, "0700"),
+    ("700", "0700"),
     ("750", "0750"),
     ("0750", "0750"),
     ("0644", "0644"),
@@ -499,7 +550,7 @@ def test_managers_only_and_managers_first():
 
 
 def test_build_plan_does_not_modify_its_input():
-    kwargs = plan_kwargs(namespaces=[{"name": "wiki", "mode": 0o750}])
+    kwargs = plan_kwargs(namespaces=[{"name": "wiki", "mode": "750", "owner": 999}])
     snapshot = repr(kwargs)
     build_plan(**kwargs)
     assert repr(kwargs) == snapshot
@@ -529,3 +580,72 @@ def test_per_node_constraints_pin_to_that_node_and_match_its_labels():
 def test_hostnames_that_would_share_a_service_name_are_refused():
     with pytest.raises(TopologyError, match="differ only in case or punctuation"):
         build_plan(**plan_kwargs(groups=groups(managers=["node_1"], workers=["node-1"]), primary="node_1"))
+
+
+# ------------------------------------------------------------------------- host names and addresses
+
+@pytest.mark.parametrize("host", [
+    "node1", "node2.example.com", "swarmdata-mol-1", "Node_1.example", "192.0.2.11", "2001:db8::1", "a" * 63,
+])
+def test_validate_host_name_accepts(host):
+    assert validate_host_name(host, "x") == host
+
+
+@pytest.mark.parametrize("host", [
+    "", "node 1", "node'1", 'node"1', "node1;id", "$(id)", "`id`", "node1\n", "-node", "node-", "a..b", ".a",
+    "a" * 64, "a:b", "tcp://x", "x/y", "x,y", "<x>", "fe80::1%eth0", None, 5,
+])
+def test_validate_host_name_rejects(host):
+    with pytest.raises(TopologyError) as exc:
+        validate_host_name(host, "ansible_host of host 'n'")
+    assert str(exc.value).startswith("ansible_host of host 'n' must be an IPv4/IPv6 address or a DNS name")
+
+
+@pytest.mark.parametrize("value", [
+    "192.0.2.10", "192.0.2.10:2377", "eth0", "eth0:2377", "ens3.100", "2001:db8::1", "[2001:db8::1]:2377",
+    "node1.example.com",
+])
+def test_validate_advertise_addr_accepts(value):
+    assert validate_advertise_addr(value, "swarm_advertise_addr") == value
+
+
+@pytest.mark.parametrize("value", [
+    "192.0.2.10:0", "192.0.2.10:99999", "eth0:port", "[node1]:2377", "a b", "10.0.0.1;id", "", 5, "x:1:2:",
+])
+def test_validate_advertise_addr_rejects(value):
+    with pytest.raises(TopologyError, match="^swarm_advertise_addr of host 'n' must be an IPv4/IPv6 address or a name"):
+        validate_advertise_addr(value, "swarm_advertise_addr of host 'n'")
+
+
+@pytest.mark.parametrize("key, value", [
+    ("glusterfs_address", "10.0.0.2 10.0.0.3"),
+    ("ansible_host", "node2'"),
+    ("swarm_advertise_addr", "eth0; id"),
+])
+def test_validate_host_vars_names_the_variable_and_the_host(key, value):
+    with pytest.raises(TopologyError) as exc:
+        validate_host_vars("node2", {key: value})
+    assert str(exc.value).startswith("%s of host 'node2' must be" % key)
+    assert repr(value) in str(exc.value)
+
+
+def test_validate_host_vars_accepts_the_lab_and_unset_values():
+    # The lab: container names as ansible_host (connection docker), no glusterfs_address, no advertise address.
+    validate_host_vars("swarmdata-mol-1", {"ansible_host": "swarmdata-mol-1", "glusterfs_address": None,
+                                           "swarm_advertise_addr": ""})
+    validate_host_vars("node1", {"glusterfs_address": "10.0.0.1", "ansible_host": "192.0.2.11",
+                                 "swarm_advertise_addr": "192.0.2.11:2377"})
+
+
+def test_lab_inventory_is_accepted_for_every_variant():
+    hosts = ["swarmdata-mol-1", "swarmdata-mol-2", "swarmdata-mol-3"]
+    for variant in ("bind", "glusterfs", "p2p"):
+        plan = build_plan(groups={"swarm_managers": hosts[:1], "swarm_workers": hosts[1:]}, variant=variant,
+                          namespaces=["wiki", {"name": "db", "owner": "999", "group": "999", "mode": "0750"}],
+                          primary=hosts[0], addresses=dict((h, h) for h in hosts))
+        assert [plan["nodes"][h]["address"] for h in hosts] == hosts
+
+
+def test_bind_accepts_an_ipv6_address():
+    plan = build_plan(**plan_kwargs(addresses={"node2": "2001:db8::2"}))
+    assert plan["nodes"]["node2"]["address"] == "2001:db8::2"

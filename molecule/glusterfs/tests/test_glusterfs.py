@@ -44,31 +44,64 @@ def heal_pending(node):
     return total
 
 
-def brick_manifest(node):
-    """The brick's files as the volume sees them (GlusterFS's own .glusterfs* bookkeeping left out)."""
-    return dict((k, v) for k, v in manifest(node, BRICK).items() if not k.startswith(".glusterfs"))
+def visible(tree):
+    """A manifest without GlusterFS's own bookkeeping (.glusterfs, .glusterfs-anonymous-inode-*)."""
+    return dict((k, v) for k, v in tree.items() if not k.startswith(".glusterfs"))
+
+
+def mount_manifest(node):
+    """The volume as this node's own FUSE mount presents it: content, mode, owner, size and mtime.
+
+    Through the mount every node shows the same mtime (features.ctime keeps the times in the volume's own
+    metadata); the bricks' on-disk mtimes may differ by a second for a file written across a second boundary.
+    """
+    return visible(manifest(node, MOUNT))
+
+
+def content_only(tree):
+    """What every brick must hold of each file: type and mode, owner, size and checksum; not the mtime."""
+    return dict((k, [mode, uid, gid, size, digest]) for k, (mode, uid, gid, size, _mtime, digest) in tree.items())
 
 
 def wait_healed(nodes, timeout=300):
-    first = nodes[sorted(nodes)[0]]
+    """Wait for 0 pending heal entries, every node's mount presenting the same tree and every brick holding
+    every file of it with the same content. Returns the tree the mounts present."""
+    names = sorted(nodes)
     deadline = time.time() + timeout
     why = "not checked yet"
     while time.time() < deadline:
         try:
-            pending = heal_pending(first)
+            pending = heal_pending(nodes[names[0]])
             if pending == 0:
-                bricks = dict((h, brick_manifest(n)) for h, n in nodes.items())
-                reference = bricks[sorted(bricks)[0]]
-                differ = [h for h in bricks if bricks[h] != reference]
-                if not differ:
-                    return reference
-                why = "bricks of %s differ from %s" % (", ".join(differ), sorted(bricks)[0])
+                mounts = dict((h, mount_manifest(nodes[h])) for h in names)
+                reference = mounts[names[0]]
+                differ = [h for h in names if mounts[h] != reference]
+                if differ:
+                    why = "the mounts of %s differ from %s's: %s" % (
+                        ", ".join(differ), names[0], diff_summary(reference, mounts[differ[0]]))
+                else:
+                    expected = content_only(reference)
+                    bricks = dict((h, content_only(visible(manifest(nodes[h], BRICK)))) for h in names)
+                    differ = [h for h in names if bricks[h] != expected]
+                    if not differ:
+                        return reference
+                    why = "bricks of %s differ from what the volume presents: %s" % (
+                        ", ".join(differ), diff_summary(expected, bricks[differ[0]]))
             else:
                 why = "heal pending: %s" % pending
         except (AssertionError, RuntimeError, ValueError, ET.ParseError) as exc:
             why = str(exc)[:300]
         time.sleep(3)
     pytest.fail("not healed after %d s: %s" % (timeout, why))
+
+
+def diff_summary(expected, actual, limit=5):
+    """The first few paths missing, extra or different in ``actual``."""
+    missing = sorted(set(expected) - set(actual))[:limit]
+    extra = sorted(set(actual) - set(expected))[:limit]
+    changed = sorted(k for k in set(expected) & set(actual) if expected[k] != actual[k])[:limit]
+    return "missing %s, extra %s, different %s" % (missing, extra, ["%s: %s != %s" % (k, expected[k], actual[k])
+                                                                       for k in changed])
 
 
 def wait_mounted(node, timeout=180):
