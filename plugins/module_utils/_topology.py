@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import ipaddress
 import posixpath
 import re
@@ -162,6 +163,24 @@ def secret_name(*parts):
     return name
 
 
+def namespace_config_name(label_prefix, name):
+    """Name of the Swarm config that holds a namespace's identity (namespace_ids makes it).
+
+    Swarm names have at most 64 characters; a long namespace name is cut and given a digest of the whole,
+    so every namespace keeps a name of its own (the config's labels carry the full name).
+    """
+    name_ = "%s-ns-%s" % (SECRET_NAME_RE.sub("_", label_prefix.rstrip(".")), name)
+    if len(name_) <= 64:
+        return name_
+    digest = hashlib.sha1(name_.encode("utf-8")).hexdigest()[:12]
+    return name_[:64 - 13].rstrip("-_.") + "-" + digest
+
+
+# The marker file inside a namespace that holds its identity (see docs/data-safety.md). p2p keeps it inside
+# Syncthing's own folder marker, which Syncthing never syncs, so every node keeps its own.
+MARKERS = {"bind": ".swarmdata-id", "glusterfs": ".swarmdata-id", "p2p": ".stfolder/swarmdata-id"}
+
+
 def host_slug(host):
     """A DNS/service-name-safe form of an inventory hostname (lowercase letters, digits, '-')."""
     return SLUG_RE.sub("-", str(host).lower()).strip("-") or "host"
@@ -283,6 +302,8 @@ def build_plan(
     normalized = [_normalize_namespace(item, i, root) for i, item in enumerate(namespaces)]
     seen = set()
     for ns in normalized:
+        ns["marker"] = posixpath.join(ns["path"], MARKERS[variant])
+        ns["identity_config"] = namespace_config_name(label_prefix, ns["name"])
         if ns["name"] in seen:
             raise TopologyError("replication_namespaces: namespace %r is listed more than once" % ns["name"])
         seen.add(ns["name"])
@@ -431,6 +452,8 @@ def build_plan(
         "workers": [h for h in hosts if h not in managers],
         "first_manager": managers[0],
         "namespaces": normalized,
+        # Where, inside each namespace, the marker holding its identity is (docs/data-safety.md).
+        "marker": MARKERS[variant],
         "constraints": constraints,
         "secrets": secrets,
         "gluster": gluster,

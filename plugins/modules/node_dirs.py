@@ -56,6 +56,29 @@ options:
     description: With O(state=absent), delete a namespace directory even if it is not empty.
     type: bool
     default: false
+  marker:
+    description:
+      - Path, relative to each namespace directory, of the marker file that holds the namespace's identity
+        (the topology plan's C(namespaces[].marker); C(.swarmdata-id), or C(.stfolder/swarmdata-id) for p2p).
+      - The module reports each marker in RV(markers) and writes one only as O(marker_write) allows.
+    type: str
+  identity:
+    description:
+      - The namespace's identity from the cluster (module M(swarmdata.replication.namespace_ids)).
+        Requires exactly one O(name).
+    type: str
+  marker_write:
+    description:
+      - V(never) only checks the marker. This is what every run uses once the cluster knows the namespace: a
+        namespace that came back empty (an unmounted disk, a reinstalled host) must stay refused, not be
+        repaired.
+      - V(missing) writes the marker where there is none, and fails where one holds another identity. Used in the
+        run that gives the namespace its identity.
+      - V(always) writes it where missing or different: accepting a deliberately emptied or replaced namespace
+        (C(playbooks/accept_namespace.yml)).
+    type: str
+    choices: [never, missing, always]
+    default: never
 """
 
 EXAMPLES = r"""
@@ -82,6 +105,18 @@ EXAMPLES = r"""
 - name: Show them
   ansible.builtin.debug:
     msg: "{{ ns.paths.wiki }} exists={{ ns.has.wiki }}; all: {{ ns.namespaces }}"
+
+- name: Check the namespace's marker against its identity in the cluster; never write it
+  swarmdata.replication.node_dirs:
+    root: /opt/swarmdata
+    name: wiki
+    marker: .swarmdata-id
+    identity: 8a1c0f0e-3d0f-4a52-9c1e-5b7a2b9e4d11
+  register: ns
+
+- name: Say when the disk seems not mounted
+  ansible.builtin.debug:
+    msg: "wiki's marker is {{ ns.markers.wiki }}"
 """
 
 RETURN = r"""
@@ -95,6 +130,14 @@ has:
   returned: always
   type: dict
   sample: {"wiki": true}
+markers:
+  description:
+    - State of each named namespace's marker after the run, when O(marker) and O(identity) are given.
+    - V(ok) holds the identity; V(missing) has no marker (the replication engines refuse the namespace);
+      V(mismatch) holds another identity (they refuse it too).
+  returned: when O(marker) and O(identity) are given
+  type: dict
+  sample: {"wiki": "ok"}
 namespaces:
   description: Every namespace directory under C(<root>/namespaces) after the run (seed 002 'list').
   returned: always
@@ -105,6 +148,7 @@ namespaces:
 
 import os
 import shutil
+import tempfile
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
@@ -129,6 +173,14 @@ class NamespaceDirs(object):
         except TopologyError as exc:
             module.fail_json(msg=str(exc))
         self.base = os.path.join(self.root, "namespaces")
+        self.markers = {}
+        self.marker = self.params["marker"]
+        if self.marker is not None:
+            parts = self.marker.split("/")
+            if self.marker.startswith("/") or any(p in ("", ".", "..") for p in parts):
+                module.fail_json(msg="marker must be a relative path inside the namespace, got %r" % self.marker)
+        if self.params["identity"] is not None and len(self.names) != 1:
+            module.fail_json(msg="identity needs exactly one name, got %d" % len(self.names))
 
     def path(self, name):
         return os.path.join(self.base, name)
@@ -174,8 +226,45 @@ class NamespaceDirs(object):
                                       "mode": self.params["mode"]}
             before.update(attr_diff["before"])
             after.update(attr_diff["after"])
+            if self.marker and self.params["identity"]:
+                before["marker"], after["marker"] = self.ensure_marker(name, path)
             self.diff["before"][path] = before
             self.diff["after"][path] = after
+
+    def marker_state(self, name):
+        path = os.path.join(self.path(name), self.marker)
+        try:
+            with open(path) as handle:
+                found = handle.read().strip()
+        except (OSError, IOError):
+            return "missing"
+        return "ok" if found == self.params["identity"] else "mismatch"
+
+    def ensure_marker(self, name, path):
+        """(state before, state after) of the namespace's marker; writes it only as marker_write allows."""
+        state = self.marker_state(name) if os.path.isdir(path) else "missing"
+        write = self.params["marker_write"]
+        if state == "ok" or write == "never":
+            self.markers[name] = state
+            return state, state
+        if state == "mismatch" and write != "always":
+            self.module.fail_json(
+                msg="namespace %r at %s holds the marker of another identity (%s); nothing was written. If this "
+                    "data is the namespace's, accept it with playbooks/accept_namespace.yml -e namespace=%s"
+                    % (name, path, self.marker, name))
+        self.changed = True
+        self.markers[name] = "ok"
+        if not self.check_mode:
+            target = os.path.join(path, self.marker)
+            parent = os.path.dirname(target)
+            if not os.path.isdir(parent):
+                os.makedirs(parent, 0o755)
+            fd, tmp = tempfile.mkstemp(dir=parent, prefix=".swarmdata-id.")
+            with os.fdopen(fd, "w") as handle:
+                handle.write(self.params["identity"] + "\n")
+            os.chmod(tmp, 0o644)
+            os.rename(tmp, target)
+        return state, "ok"
 
     def absent(self):
         for parent in (self.root, self.base):
@@ -217,6 +306,10 @@ class NamespaceDirs(object):
         elif state == "absent":
             self.absent()
         result = dict(changed=self.changed, paths=self.paths(), has=self.has(), namespaces=self.listing())
+        if self.marker and self.params["identity"]:
+            for name in self.names:
+                self.markers.setdefault(name, self.marker_state(name))
+            result["markers"] = self.markers
         if self.check_mode and self.changed:
             # Report the state the run would leave, not the untouched disk.
             wanted = state == "present"
@@ -239,6 +332,9 @@ def main():
             group=dict(type="str", default="root"),
             mode=dict(type="str", default="0755"),
             force=dict(type="bool", default=False),
+            marker=dict(type="str"),
+            identity=dict(type="str"),
+            marker_write=dict(type="str", choices=["never", "missing", "always"], default="never"),
         ),
         supports_check_mode=True,
     )

@@ -92,3 +92,65 @@ def _local_rsync(real_run):
         return real_run(cmd, **kwargs)
 
     return run
+
+
+# ---------------------------------------------------------------- namespace guard (docs/data-safety.md)
+ID = "8a1c0f0e-3d0f-4a52-9c1e-5b7a2b9e4d11"
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch, mover):
+    root = tmp_path / "data"
+    (root / "wiki").mkdir(parents=True)
+    (root / "wiki" / ".swarmdata-id").write_text(ID + "\n")
+    monkeypatch.setenv("MOVER_NAMESPACE_IDS", "wiki=%s db=" % ID)
+    return root
+
+
+def test_guard_accepts_the_marked_namespace(mover, data):
+    assert mover.check_namespace("wiki", data=str(data)) is None
+
+
+def test_guard_refuses_missing_marker_foreign_marker_missing_dir_and_unknown_id(mover, data):
+    (data / "wiki" / ".swarmdata-id").unlink()
+    assert "marker .swarmdata-id is missing" in mover.check_namespace("wiki", data=str(data))
+    (data / "wiki" / ".swarmdata-id").write_text("another\n")
+    assert "holds identity another" in mover.check_namespace("wiki", data=str(data))
+    (data / "wiki" / ".swarmdata-id").unlink()
+    (data / "wiki").rmdir()
+    assert "directory is missing" in mover.check_namespace("wiki", data=str(data))
+    assert "no identity" in mover.check_namespace("db", data=str(data))
+
+
+def test_refusal_names_namespace_node_and_the_way_out(mover, monkeypatch):
+    monkeypatch.setenv("MOVER_NODE", "node1")
+    monkeypatch.setenv("MOVER_ROOT", "/opt/swarmdata")
+    msg = mover.refusal_message("wiki", "its marker .swarmdata-id is missing")
+    assert msg.startswith("REFUSED namespace wiki on node1:")
+    assert "/opt/swarmdata/namespaces/wiki" in msg and "accept_namespace.yml -e namespace=wiki" in msg
+
+
+def test_guard_state_and_metric(mover, tmp_path, monkeypatch):
+    monkeypatch.setenv("MOVER_NODE", "node1")
+    (tmp_path / "state" / "bind").mkdir(parents=True)
+    mover.write_guard({"wiki": "its marker is missing", "db": None})
+    guard = json.loads((tmp_path / "state" / "bind" / "guard.json").read_text())
+    assert guard["wiki"]["refused"] is True and guard["db"]["refused"] is False
+    prom = (tmp_path / "state" / "bind" / "metrics.prom").read_text()
+    assert 'swarmdata_namespace_refused{namespace="wiki",node="node1"} 1' in prom
+    assert 'swarmdata_namespace_refused{namespace="db",node="node1"} 0' in prom
+
+
+def test_privileged_files_are_stripped_unless_asked(mover, monkeypatch):
+    assert mover.privilege_opts() == ["--chmod=ugo-s", "--no-devices", "--no-specials"]
+    assert '"--no-devices"' in mover.lsyncd_config(["wiki"], ["recv-n2"], "1")
+    monkeypatch.setenv("MOVER_PRESERVE_PRIVILEGED", "true")
+    assert mover.privilege_opts() == []
+
+
+def test_guard_row():
+    from ansible_collections.swarmdata.replication.plugins.filter.guard_row import guard_row
+
+    assert guard_row({"namespace": "wiki", "node": "n1", "refused": False}).endswith(" ok")
+    line = guard_row({"namespace": "wiki", "node": "n1", "refused": True, "reason": "its marker is missing"})
+    assert "REFUSED: its marker is missing" in line and "wiki" in line and "n1" in line

@@ -468,6 +468,12 @@ def test_namespace_mode_normalisation(mode, expected):
     assert plan["namespaces"][0]["mode"] == expected
 
 
+def test_marker_per_variant():
+    assert build_plan(**plan_kwargs(namespaces=["wiki"]))["marker"] == ".swarmdata-id"
+    p2p = build_plan(**plan_kwargs(variant="p2p", primary=None, namespaces=["wiki"]))
+    assert p2p["namespaces"][0]["marker"].endswith("/namespaces/wiki/.stfolder/swarmdata-id")
+
+
 def test_namespace_defaults_and_path():
     plan = build_plan(**plan_kwargs(root="/data/", namespaces=["wiki"]))
     assert plan["namespaces"] == [{
@@ -477,6 +483,8 @@ def test_namespace_defaults_and_path():
         "group": "root",
         "mode": "0755",
         "path": "/data/namespaces/wiki",
+        "marker": "/data/namespaces/wiki/.swarmdata-id",
+        "identity_config": "swarmdata-ns-wiki",
     }]
 
 

@@ -20,6 +20,11 @@ RUN apt-get update \
 RUN printf '[Unit]\nDescription=Generate SSH host keys\nBefore=ssh.service\nConditionPathExists=!/etc/ssh/ssh_host_ed25519_key\n[Service]\nType=oneshot\nExecStart=/usr/bin/ssh-keygen -A\n[Install]\nWantedBy=multi-user.target\n' \
       > /etc/systemd/system/ssh-hostkeys.service \
  && systemctl enable ssh-hostkeys.service
+# systemd makes / a shared mount on a real host but not inside a container; do it here, so a disk mounted on
+# the node reaches the containers that bind-mount its parent with rslave propagation, as on a real host.
+RUN printf '[Unit]\nDescription=Make / a shared mount, as on a real host\nDefaultDependencies=no\nBefore=docker.service local-fs.target\n[Service]\nType=oneshot\nExecStart=/bin/mount --make-rshared /\n[Install]\nWantedBy=local-fs.target\n' \
+      > /etc/systemd/system/make-rshared.service \
+ && systemctl enable make-rshared.service
 STOPSIGNAL SIGRTMIN+3
 VOLUME ["/var/lib/docker"]
 CMD ["/sbin/init"]

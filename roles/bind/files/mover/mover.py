@@ -6,7 +6,9 @@
                    begins with lsyncd's full startup sync, which is also how a watch-queue overflow is healed)
   mover rsync ...  (installed as mover-rsync) the rsync that lsyncd and the reconcile call: runs rsync --stats
                    and records, per replica and namespace, last success, duration, bytes and errors
-                   as JSON and Prometheus text.
+                   as JSON and Prometheus text. It is also the namespace guard's one checkpoint: it refuses
+                   any transfer from a namespace whose marker is missing or carries another identity
+                   (an unmounted disk, a reinstalled primary), so an empty source never becomes deletes.
 
 Configuration comes from the environment the stack sets; keys come from Swarm secrets.
 """
@@ -27,11 +29,20 @@ DATA = "/data"
 KEY = "/run/secrets/mover_key"
 KNOWN_HOSTS = "/etc/mover/known_hosts"
 SUCCESS_CODES = (0, 24)  # 24: source files vanished during the run (they were deleted meanwhile)
+REFUSED_CODE = 12  # what mover-rsync exits with for a refused namespace: lsyncd retries it ("again"), never dies
+GUARD_INTERVAL = 2.0  # seconds between the sender's checks of every namespace's marker and filesystem
 # AES-GCM first: with AES-NI it costs less CPU per byte than OpenSSH's default chacha20-poly1305.
 RSH = ("/usr/bin/ssh -i %s -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=%s "
        "-o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 "
        "-o Ciphers=aes128-gcm@openssh.com,chacha20-poly1305@openssh.com" % (KEY, KNOWN_HOSTS))
 RSYNC_OPTS = ["--archive", "--hard-links", "--numeric-ids", "--delay-updates", "--delete"]
+
+
+def privilege_opts():
+    """Unless bind_preserve_privileged: no setuid/setgid bits, no device or special files on the replicas."""
+    if os.environ.get("MOVER_PRESERVE_PRIVILEGED", "false") == "true":
+        return []
+    return ["--chmod=ugo-s", "--no-devices", "--no-specials"]
 
 
 def log(msg):
@@ -77,11 +88,89 @@ def receiver():
     if not re.match(r"^ssh-ed25519 [A-Za-z0-9+/=]+( .*)?$", public_key):
         raise SystemExit("MOVER_PUBLIC_KEY is not an ssh-ed25519 public key")
     # restrict: no pty, no forwarding; rrsync -wo: the key can only write into /data, never read or run anything else.
-    write_file("/etc/mover/authorized_keys", 'command="/usr/bin/rrsync -wo %s",restrict %s\n' % (DATA, public_key))
+    # -no-lock: rrsync's default lock lets one push at a time per user, so the live batch, the reconcile and the
+    # other namespaces would fail each other; rsync's --delay-updates already keeps each file's update atomic.
+    write_file("/etc/mover/authorized_keys",
+               'command="/usr/bin/rrsync -wo -no-lock %s",restrict %s\n' % (DATA, public_key))
     write_file("/etc/ssh/sshd_mover_config", SSHD_CONFIG)
     os.makedirs("/run/sshd", exist_ok=True)
     subprocess.check_call(["/usr/sbin/sshd", "-t", "-f", "/etc/ssh/sshd_mover_config"])
     os.execv("/usr/sbin/sshd", ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_mover_config"])
+
+
+# ---------------------------------------------------------------- namespace guard
+def namespace_ids():
+    """{namespace: identity} from MOVER_NAMESPACE_IDS ("wiki=<uuid> db=<uuid>"), the cluster's record."""
+    return dict(p.split("=", 1) for p in os.environ.get("MOVER_NAMESPACE_IDS", "").split() if "=" in p)
+
+
+def check_namespace(ns, ids=None, data=DATA):
+    """None if the primary's copy of ``ns`` may be the source of a sync, else why not."""
+    ids = namespace_ids() if ids is None else ids
+    expected = ids.get(ns)
+    marker = os.path.join(data, ns, os.environ.get("MOVER_MARKER", ".swarmdata-id"))
+    if not expected:
+        return "the cluster holds no identity for it (run site.yml)"
+    try:
+        with open(marker) as handle:
+            found = handle.read().strip()
+    except (OSError, IOError) as exc:
+        if not os.path.isdir(os.path.join(data, ns)):
+            return "its directory is missing"
+        return "its marker %s is missing (%s)" % (os.path.basename(marker), exc.strerror or exc)
+    if found != expected:
+        return "its marker holds identity %s, the cluster's is %s" % (found[:36], expected)
+    return None
+
+
+def refusal_message(ns, reason):
+    node = os.environ.get("MOVER_NODE", "the primary")
+    return ("REFUSED namespace %s on %s: %s. Nothing is sent to the replicas, so they keep their data. Check "
+            "that the namespace's disk is mounted at %s on %s; replication resumes by itself once the data "
+            "is back. To accept this copy as it is (the replicas will then match it), run "
+            "playbooks/accept_namespace.yml -e namespace=%s -e host=%s -e confirm=%s"
+            % (ns, node, reason, os.path.join(os.environ.get("MOVER_ROOT", "<root>"), "namespaces", ns), node,
+               ns, node, ns))
+
+
+def write_guard(states):
+    """guard.json and the refusal metric: {namespace: None or the reason it is refused}."""
+    node = os.environ.get("MOVER_NODE", "")
+    now = time.time()
+    guard = dict((ns, {"namespace": ns, "node": node, "refused": reason is not None, "reason": reason,
+                       "checked": now}) for ns, reason in states.items())
+    write_file(os.path.join(STATE, "bind", "guard.json"), json.dumps(guard, sort_keys=True), 0o644)
+    write_metrics()
+
+
+def namespace_fs(ns):
+    """(device, inode) of the namespace directory: changes when a disk is mounted over it or unmounted."""
+    try:
+        st = os.stat(os.path.join(DATA, ns))
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def guard_loop(namespaces, states, stop):
+    """Exit (Swarm restarts the sender, which begins with a full sync) when any namespace changes state."""
+    seen = dict((ns, namespace_fs(ns)) for ns in namespaces)
+    while True:
+        time.sleep(GUARD_INTERVAL)
+        for ns in namespaces:
+            reason = check_namespace(ns)
+            if reason != states[ns] or namespace_fs(ns) != seen[ns]:
+                if reason is None:
+                    log("namespace %s on %s is back (marker and identity match); restarting to resume with a full "
+                        "sync" % (ns, os.environ.get("MOVER_NODE", "the primary")))
+                elif states[ns] is None:
+                    log(refusal_message(ns, reason))
+                    states[ns] = reason
+                    write_guard(states)
+                else:
+                    log("namespace %s: its filesystem changed; restarting to watch it afresh" % ns)
+                stop(ns)
+                return
 
 
 # ---------------------------------------------------------------- sender
@@ -116,7 +205,8 @@ def lsyncd_config(namespaces, replicas, delay):
                 # rrsync must read the server's arguments to confine them; --protect-args would hide them.
                 "    protect_args = false,",
                 "    rsh = %s," % lua_string(RSH),
-                "    _extra = { %s }," % ", ".join(lua_string(o) for o in ("--numeric-ids", "--delay-updates")),
+                "    _extra = { %s }," % ", ".join(
+                    lua_string(o) for o in ["--numeric-ids", "--delay-updates"] + privilege_opts()),
                 "  },",
                 "}",
             ]
@@ -129,7 +219,7 @@ def reconcile_loop(namespaces, replicas, interval):
         for ns in namespaces:
             for replica in replicas:
                 source, target = "%s/%s/" % (DATA, ns), "%s:%s/" % (replica, ns)
-                cmd = ["/usr/local/bin/mover-rsync"] + RSYNC_OPTS + ["-e", RSH, source, target]
+                cmd = ["/usr/local/bin/mover-rsync"] + RSYNC_OPTS + privilege_opts() + ["-e", RSH, source, target]
                 rc = subprocess.call(cmd, stdout=subprocess.DEVNULL)
                 if rc not in SUCCESS_CODES:
                     log("reconcile of %s to %s failed (rsync exit %d); the next one retries" % (ns, replica, rc))
@@ -152,11 +242,33 @@ def sender():
         log("nothing to replicate (namespaces=%s replicas=%s); idling" % (namespaces, replicas))
         while True:
             time.sleep(3600)
-    write_file("/etc/mover/lsyncd.conf.lua", lsyncd_config(namespaces, replicas, "%g" % delay), 0o644)
-    if interval > 0:
-        threading.Thread(target=reconcile_loop, args=(namespaces, replicas, interval), daemon=True).start()
-    proc = subprocess.Popen(["/usr/bin/lsyncd", "-nodaemon", "/etc/mover/lsyncd.conf.lua"])
+    states = dict((ns, check_namespace(ns)) for ns in namespaces)
+    write_guard(states)
+    for ns, reason in sorted(states.items()):
+        if reason is not None:
+            log(refusal_message(ns, reason))
+    allowed = [ns for ns in namespaces if states[ns] is None]
+    proc = None
+    if allowed:
+        write_file("/etc/mover/lsyncd.conf.lua", lsyncd_config(allowed, replicas, "%g" % delay), 0o644)
+        if interval > 0:
+            threading.Thread(target=reconcile_loop, args=(allowed, replicas, interval), daemon=True).start()
+        proc = subprocess.Popen(["/usr/bin/lsyncd", "-nodaemon", "/etc/mover/lsyncd.conf.lua"])
+    restart = threading.Event()
+
+    def stop(_ns):
+        restart.set()
+        if proc is not None:
+            proc.terminate()
+
+    threading.Thread(target=guard_loop, args=(namespaces, states, stop), daemon=True).start()
+    if proc is None:
+        log("every namespace is refused; sending nothing until one is back")
+        restart.wait()
+        sys.exit(0)
     rc = proc.wait()
+    if restart.is_set():
+        sys.exit(0)
     log("lsyncd exited with %d; exiting so Swarm restarts the sender (the restart does a full sync)" % rc)
     sys.exit(rc or 1)
 
@@ -210,13 +322,24 @@ def write_metrics():
         ("swarmdata_bind_last_exit_code", "gauge", "last_exit_code", "rsync exit code of the last run"),
     ]
     entries = []
-    for path in sorted(glob.glob(os.path.join(STATE, "bind", "*", "*.json"))):
+    for path in sorted(glob.glob(os.path.join(STATE, "bind", "*", "*.json"))):  # <replica>/<namespace>.json
         try:
             with open(path) as handle:
                 entries.append(json.load(handle))
         except (OSError, ValueError):
             continue
     out = []
+    try:
+        with open(os.path.join(STATE, "bind", "guard.json")) as handle:
+            guard = json.load(handle)
+    except (OSError, ValueError):
+        guard = {}
+    if guard:
+        out.append("# HELP swarmdata_namespace_refused 1 while the namespace's copy on the node is refused as a "
+                   "sync source (marker missing or foreign)")
+        out.append("# TYPE swarmdata_namespace_refused gauge")
+        for ns, g in sorted(guard.items()):
+            out.append('swarmdata_namespace_refused{namespace="%s",node="%s"} %d' % (ns, g["node"], g["refused"]))
     for name, kind, key, help_text in metrics:
         out.append("# HELP %s %s" % (name, help_text))
         out.append("# TYPE %s %s" % (name, kind))
@@ -229,6 +352,12 @@ def write_metrics():
 def rsync_wrapper(args):
     target = args[-1] if args else ""
     m = re.match(r"^([^:/]+):([^/]+)/?$", target)
+    source = re.match(r"^%s/([^/]+)/?$" % re.escape(DATA), args[-2] if len(args) > 1 else "")
+    if source:
+        reason = check_namespace(source.group(1))
+        if reason is not None:
+            log(refusal_message(source.group(1), reason))
+            return REFUSED_CODE
     started = time.time()
     proc = subprocess.run(["/usr/bin/rsync", "--stats"] + args, stdout=subprocess.PIPE, text=True, check=False)
     duration = time.time() - started

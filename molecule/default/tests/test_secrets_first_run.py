@@ -1,0 +1,38 @@
+"""No secret in the output of a first run on a fresh swarm at -vvv with --diff (docs/data-safety.md section 3).
+
+Runs after test_default.py: every node leaves the swarm, then site.yml forms a new one, whose manager and worker
+join tokens and freshly made keys are what the output must not hold. The tokens and the mover key are read
+afterwards from the swarm and from the sender's secret, so the check compares against the real values."""
+
+import os
+import subprocess
+
+from helpers import PRIVATE_MARKERS, RUNNER, ansible_env
+
+testinfra_hosts = RUNNER.get_hosts("swarm_managers")[:1]
+
+
+def test_first_run_on_a_fresh_swarm_prints_no_join_token_and_no_key(host):
+    for name in RUNNER.get_hosts("all"):
+        RUNNER.get_host(name).run("docker swarm leave --force")
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
+           os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml"), "-vvv", "--diff"]
+    proc = subprocess.run(cmd, cwd=os.environ["MOLECULE_PROJECT_DIRECTORY"], env=ansible_env(), capture_output=True,
+                          text=True, timeout=900, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "New Swarm cluster created" not in out  # the init result (it carries the tokens) stays hidden
+    tokens = [host.check_output("docker swarm join-token -q %s" % kind) for kind in ("worker", "manager")]
+    assert all(t.startswith("SWMTKN-") for t in tokens)
+    assert "SWMTKN-" not in out
+    for token in tokens:
+        assert token not in out and token.split("-")[-1] not in out
+    sender = host.check_output("docker ps -q -f label=com.docker.swarm.service.name=swarmdata_sender")
+    assert sender, "no sender on the first manager (the primary) after the run"
+    key = host.check_output("docker exec %s cat /run/secrets/mover_key" % sender.split()[0])
+    body = [line for line in key.splitlines() if line and not line.startswith("-----")]
+    assert body, "the mover key secret is empty"
+    for line in body:
+        assert line not in out
+    for marker in PRIVATE_MARKERS:
+        assert marker not in out

@@ -1,0 +1,157 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, swarmdata.replication contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: namespace_ids
+author: swarmdata.replication maintainers (@swarmdata)
+short_description: Give each namespace an identity kept in the cluster, as a Swarm config
+version_added: 0.2.0
+description:
+  - The first time the cluster sees a namespace, makes a random identity (a UUID) for it and keeps it in the
+    swarm as a Swarm config named C(<label_prefix>-ns-<name>), labelled with the namespace and the identity.
+  - The identity is what the namespace's marker file on every node holds. A namespace whose marker is missing
+    or carries another identity (an unmounted disk, a host reinstalled under the same name) is refused by the
+    replication engines instead of being propagated as deletes.
+  - An existing identity is never replaced. A config of that name that the collection did not make is an
+    error. O(state=absent) removes the identities of the named namespaces (use it only when retiring them).
+  - Nothing secret: the identity only tells copies of a namespace apart.
+extends_documentation_fragment:
+  - swarmdata.replication.common
+  - swarmdata.replication.common.ATTRIBUTES
+options:
+  names:
+    description: Namespace names (each matches C([a-z0-9][a-z0-9_-]*), at most 63 characters).
+    type: list
+    elements: str
+    required: true
+  state:
+    description: Whether the identities exist.
+    type: str
+    choices: [present, absent]
+    default: present
+"""
+
+EXAMPLES = r"""
+- name: Identities of the namespaces, made where missing
+  swarmdata.replication.namespace_ids:
+    names: [wiki, db]
+  register: ns_ids
+
+- name: Show them
+  ansible.builtin.debug:
+    msg: "wiki is {{ ns_ids.ids.wiki }}; new this run: {{ ns_ids.created }}"
+"""
+
+RETURN = r"""
+ids:
+  description: Identity of each named namespace (null in check mode for one the cluster does not know yet).
+  returned: always
+  type: dict
+  sample: {"wiki": "8a1c0f0e-3d0f-4a52-9c1e-5b7a2b9e4d11"}
+created:
+  description: Namespaces the cluster did not know before this run (their markers may be written now).
+  returned: always
+  type: list
+  elements: str
+  sample: [wiki]
+"""
+
+import traceback
+import uuid
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.swarmdata.replication.plugins.module_utils._docker import (
+    DOCKER_COMMON_ARGS,
+    APIError,
+    docker_client,
+    require_swarm_manager,
+)
+from ansible_collections.swarmdata.replication.plugins.module_utils._topology import (
+    TopologyError,
+    namespace_config_name,
+    validate_namespace_name,
+)
+
+
+def find_config(client, name):
+    """The Swarm config called exactly ``name``, or None (the API's name filter also matches prefixes)."""
+    found = [c for c in client.configs.list(filters={"name": name}) if c.name == name]
+    return found[0] if found else None
+
+
+class NamespaceIds(object):
+    def __init__(self, module):
+        self.module = module
+        self.prefix = module.params["label_prefix"].rstrip(".")
+        self.label_namespace = self.prefix + ".namespace"
+        self.label_id = self.prefix + ".namespace-id"
+
+    def run(self):
+        params = self.module.params
+        try:
+            names = [validate_namespace_name(n, "names") for n in params["names"]]
+        except TopologyError as exc:
+            self.module.fail_json(msg=str(exc))
+        client = docker_client(self.module)
+        require_swarm_manager(self.module, client)
+        changed = False
+        ids, created = {}, []
+        before, after = {}, {}
+        for name in names:
+            config_name = namespace_config_name(self.prefix, name)
+            config = find_config(client, config_name)
+            labels = (config.attrs.get("Spec", {}).get("Labels") or {}) if config else {}
+            if config is not None and (labels.get(self.label_namespace) != name or not labels.get(self.label_id)):
+                self.module.fail_json(
+                    msg="Swarm config %r exists but was not made by this collection for namespace %r (labels %s "
+                        "and %s); remove it or choose another replication_label_prefix"
+                        % (config_name, name, self.label_namespace, self.label_id))
+            before[name] = labels.get(self.label_id)
+            if params["state"] == "absent":
+                after[name] = None
+                if config is not None:
+                    changed = True
+                    if not self.module.check_mode:
+                        config.remove()
+                continue
+            if config is not None:
+                ids[name] = after[name] = labels[self.label_id]
+                continue
+            changed = True
+            created.append(name)
+            if self.module.check_mode:
+                ids[name] = after[name] = None
+                continue
+            ident = str(uuid.uuid4())
+            try:
+                client.configs.create(name=config_name, data=(ident + "\n").encode("ascii"),
+                                      labels={self.label_namespace: name, self.label_id: ident})
+            except APIError as exc:
+                self.module.fail_json(msg="cannot create Swarm config %r: %s" % (config_name, exc),
+                                      exception=traceback.format_exc())
+            ids[name] = after[name] = ident
+        result = dict(changed=changed, ids=ids, created=created)
+        if self.module._diff:
+            result["diff"] = {"before": before, "after": after}
+        return result
+
+
+def main():
+    argument_spec = dict(DOCKER_COMMON_ARGS)
+    argument_spec.update(
+        names=dict(type="list", elements="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module.exit_json(**NamespaceIds(module).run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+# Copyright: (c) 2026, swarmdata.replication contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""node_dirs' namespace marker (docs/data-safety.md section 1), run for real against a temporary root:
+a marker is written only when asked, never repaired by an ordinary run."""
+
+import grp
+import os
+import pwd
+
+import pytest
+from ansible_collections.swarmdata.replication.plugins.modules import node_dirs
+
+USER = pwd.getpwuid(os.getuid()).pw_name
+GROUP = grp.getgrgid(os.getgid()).gr_name
+ID = "8a1c0f0e-3d0f-4a52-9c1e-5b7a2b9e4d11"
+OTHER = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.fixture
+def root(tmp_path):
+    return tmp_path / "swarmdata"
+
+
+@pytest.fixture
+def dirs(run_module, root):
+    def _run(check_mode=False, diff=False, **args):
+        params = {"root": str(root), "owner": USER, "group": GROUP, "name": ["wiki"], "marker": ".swarmdata-id",
+                  "identity": ID}
+        params.update(args)
+        return run_module(node_dirs, params, check_mode=check_mode, diff=diff)
+
+    return _run
+
+
+def marker(root, rel=".swarmdata-id"):
+    return root / "namespaces" / "wiki" / rel
+
+
+def test_first_registration_writes_the_marker_then_nothing_changes(dirs, root):
+    run = dirs(marker_write="missing")
+    assert run.result["changed"] is True and run.result["markers"] == {"wiki": "ok"}
+    assert marker(root).read_text() == ID + "\n"
+    again = dirs(marker_write="missing")
+    assert again.result["changed"] is False and again.result["markers"] == {"wiki": "ok"}
+
+
+def test_an_ordinary_run_never_repairs_a_missing_marker(dirs, root):
+    dirs(marker_write="missing")
+    marker(root).unlink()  # the namespace came back empty
+    run = dirs()  # marker_write defaults to never
+    assert run.rc == 0
+    assert run.result["markers"] == {"wiki": "missing"}
+    assert not marker(root).exists()
+
+
+def test_a_missing_directory_is_created_but_gets_no_marker(dirs, root):
+    run = dirs()  # a reinstalled host: the directory is gone, the cluster knows the namespace
+    assert run.result["has"] == {"wiki": True}
+    assert run.result["markers"] == {"wiki": "missing"}
+    assert not marker(root).exists()
+
+
+def test_a_foreign_marker_is_reported_and_kept(dirs, root):
+    dirs(identity=OTHER, marker_write="missing")
+    run = dirs()
+    assert run.result["markers"] == {"wiki": "mismatch"}
+    assert marker(root).read_text() == OTHER + "\n"
+
+
+def test_missing_refuses_to_overwrite_a_foreign_marker(dirs, root):
+    dirs(identity=OTHER, marker_write="missing")
+    run = dirs(marker_write="missing")
+    assert run.failed and "another identity" in run.result["msg"] and "accept_namespace" in run.result["msg"]
+    assert marker(root).read_text() == OTHER + "\n"
+
+
+def test_always_accepts_a_foreign_or_missing_copy(dirs, root):
+    dirs(identity=OTHER, marker_write="missing")
+    run = dirs(marker_write="always", diff=True)
+    assert run.result["changed"] is True and run.result["markers"] == {"wiki": "ok"}
+    assert marker(root).read_text() == ID + "\n"
+    path = str(root / "namespaces" / "wiki")
+    assert run.result["diff"]["before"][path]["marker"] == "mismatch"
+    assert run.result["diff"]["after"][path]["marker"] == "ok"
+
+
+def test_check_mode_reports_and_writes_nothing(dirs, root):
+    run = dirs(marker_write="missing", check_mode=True)
+    assert run.result["changed"] is True and run.result["markers"] == {"wiki": "ok"}
+    assert not (root / "namespaces" / "wiki").exists()
+
+
+def test_p2p_marker_inside_syncthings_folder_marker(dirs, root):
+    run = dirs(marker=".stfolder/swarmdata-id", marker_write="missing")
+    assert run.result["markers"] == {"wiki": "ok"}
+    assert marker(root, ".stfolder/swarmdata-id").read_text() == ID + "\n"
+
+
+@pytest.mark.parametrize("bad", ["/etc/passwd", "../x", "a/../b", "a//b", "."])
+def test_marker_path_must_stay_inside_the_namespace(dirs, bad):
+    run = dirs(marker=bad, marker_write="always")
+    assert run.failed and "marker must be a relative path" in run.result["msg"]
+
+
+def test_identity_needs_one_name(dirs):
+    run = dirs(name=["wiki", "db"])
+    assert run.failed and "exactly one name" in run.result["msg"]
