@@ -16,6 +16,9 @@ description:
     C(st-status) prints in the p2p variant's container) and returns one fixed-width row per namespace
     (node, namespace, in sync, items and bytes still to fetch, conflict copies, the last change received from a
     peer, peers connected).
+  - A namespace the node's guard refuses (its marker missing or holding another identity) shows C(REFUSED) in
+    the in-sync column, and one more row after the table's rows of the node names it, the node, the reason and
+    what to check.
   - A host without a readable status gives one row saying so.
 options:
   _input:
@@ -54,7 +57,7 @@ def p2p_rows(host, hostvars):
     status = json.loads(text)
     peers = status.get("peers") or {}
     connected = "%d/%d" % (sum(1 for p in peers.values() if p.get("connected")), len(peers))
-    rows = []
+    rows, refusals = [], []
     for f in status.get("folders") or []:
         last = f.get("last_change") or {}
         when = (last.get("at") or "")[:19].replace("T", " ")
@@ -62,10 +65,23 @@ def p2p_rows(host, hostvars):
             change = "-"
         else:
             change = "%s %s%s" % (when, "deleted " if last.get("deleted") else "", last.get("file") or "")
+        if f.get("refused"):
+            sync = "REFUSED"
+        elif f.get("in_sync"):
+            sync = "yes"
+        else:
+            sync = "NO (%s)" % f.get("state")
         rows.append("%-20s %-14s %-8s %9s %12s %9s  %-44s %s" % (
-            host, f.get("folder"), "yes" if f.get("in_sync") else "NO (%s)" % f.get("state"), f.get("need_files", 0),
-            f.get("need_bytes", 0), len(f.get("conflicts") or []), change[:44], connected))
-    return rows
+            host, f.get("folder"), sync, f.get("need_files", 0), f.get("need_bytes", 0),
+            len(f.get("conflicts") or []), change[:44], connected))
+        if f.get("refused"):
+            refusals.append("REFUSED namespace %s on %s: %s. Nothing from this copy is synced, so the other nodes "
+                            "keep their data. Check that its disk is mounted at %s; replication resumes by itself "
+                            "once the marker is back (or accept this copy: playbooks/accept_namespace.yml -e "
+                            "namespace=%s -e host=%s -e confirm=%s)." % (
+                                f.get("folder"), host, f["refused"], f.get("path"), f.get("folder"), host,
+                                f.get("folder")))
+    return rows + refusals
 
 
 class FilterModule(object):

@@ -30,3 +30,16 @@ def test_a_host_without_status_says_so():
     assert rows == ["%-20s %s" % ("n2", "status unavailable: no Syncthing container running")]
     rows = p2p_rows("n3", {"n3": {"status_st": {"stdout": "", "stderr": "Error: No such container"}}})
     assert "status unavailable: Error: No such container" in rows[0]
+
+
+def test_a_refused_namespace_is_named_with_the_node_and_what_to_check():
+    status = dict(STATUS, folders=[dict(STATUS["folders"][0], in_sync=False, state="error",
+                                        path="/opt/swarmdata/namespaces/wiki",
+                                        refused="its marker /opt/swarmdata/namespaces/wiki/.stfolder/swarmdata-id "
+                                                "is missing (No such file or directory)")])
+    rows = p2p_rows("n1", {"n1": {"status_st": {"stdout": json.dumps(status)}}})
+    assert len(rows) == 2
+    assert rows[0].split()[:3] == ["n1", "wiki", "REFUSED"]
+    assert rows[1].startswith("REFUSED namespace wiki on n1: its marker ")
+    assert "mounted at /opt/swarmdata/namespaces/wiki" in rows[1]
+    assert "accept_namespace.yml -e namespace=wiki -e host=n1 -e confirm=wiki" in rows[1]

@@ -100,11 +100,15 @@ def test_identities_are_swarm_secrets_and_device_ids_are_syncthings(nodes, group
     assert "PRIVATE KEY" not in out
 
 
-def test_api_on_the_node_only_and_no_discovery_relays_or_reporting(nodes):
+def test_api_on_a_root_only_socket_and_no_discovery_relays_or_reporting(nodes):
     for name, node in nodes.items():
         listening = node.check_output("ss -ltnH")
-        assert "127.0.0.1:8384" in listening, (name, listening)
-        assert "0.0.0.0:8384" not in listening and "*:8384" not in listening
+        assert ":8384" not in listening, (name, listening)  # no TCP port for the GUI/API at all
+        modes = node.check_output("docker exec %s stat -c '%%a %%U %%F' /run/syncthing /run/syncthing/gui.sock"
+                                  % container(node)).splitlines()
+        assert modes == ["700 root directory", "600 root socket"], (name, modes)
+        assert node.check_output("stat -c %a /opt/swarmdata/state /opt/swarmdata/state/syncthing").split() == [
+            "700", "700"]
         config = node.check_output("cat /opt/swarmdata/state/syncthing/config.xml")
         for off in ("globalAnnounceEnabled", "localAnnounceEnabled", "relaysEnabled", "natEnabled"):
             assert "<%s>false</%s>" % (off, off) in config, (name, off)
@@ -112,6 +116,112 @@ def test_api_on_the_node_only_and_no_discovery_relays_or_reporting(nodes):
         assert 'fsWatcherEnabled="true"' in config and 'fsWatcherDelayS="1"' in config
         assert "__APIKEY__" not in config
     wait_connected(nodes)
+
+
+# Run on a node as root or as an unprivileged user: every way a local user could reach Syncthing's API or its key.
+# Prints JSON {"attempts": [[what, result], ...]}.
+PROBE = r"""
+import glob, json, os, socket
+out = []
+
+
+def note(what, result):
+    out.append([what, result[:20000]])
+
+
+def http(connect, what):
+    cookie = ""  # Syncthing hands out its CSRF cookie on GET /; send it back as the token it asks for
+    for path in ("/", "/rest/config", "/rest/system/config"):
+        try:
+            s = connect()
+            req = "GET %s HTTP/1.0\r\nHost: localhost\r\n" % path
+            if cookie:
+                name, value = cookie.split("=", 1)
+                req += "Cookie: %s\r\nX-%s: %s\r\n" % (cookie, name, value)
+            s.sendall((req + "\r\n").encode())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            s.close()
+            text = data.decode("utf-8", "replace")
+            for line in text.split("\r\n"):
+                if line.lower().startswith("set-cookie:") and "CSRF-Token" in line:
+                    cookie = line.split(":", 1)[1].strip().split(";")[0]
+            note("%s GET %s" % (what, path), text)
+        except OSError as exc:
+            note("%s GET %s" % (what, path), "error: %s" % exc)
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as handle:
+            note("read " + path, handle.read(1 << 20))
+    except OSError as exc:
+        note("read " + path, "error: %s" % exc)
+
+
+http(lambda: socket.create_connection(("127.0.0.1", 8384), timeout=5), "tcp 127.0.0.1:8384")
+pids = []
+for comm in glob.glob("/proc/[0-9]*/comm"):
+    try:
+        if open(comm).read().strip() == "syncthing":
+            pids.append(comm.split("/")[2])
+    except OSError:
+        pass
+note("syncthing pids", " ".join(pids))
+for path in ["/proc/%s/root/run/syncthing/gui.sock" % p for p in pids] + glob.glob("/opt/swarmdata/**/*.sock",
+                                                                                    recursive=True):
+    def unix(path=path):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(5)
+        s.connect(path)
+        return s
+    http(unix, "unix " + path)
+files = ["/opt/swarmdata/state/syncthing/config.xml"]
+files += ["/proc/%s/%s" % (p, f) for p in pids for f in ("environ", "cmdline", "root/var/lib/syncthing/config.xml",
+                                                           "root/run/secrets/syncthing-apikey")]
+for top, dirs, names in os.walk("/opt/swarmdata/state"):
+    files += [os.path.join(top, n) for n in names]
+for path in files:
+    read(path)
+print(json.dumps(out))
+"""
+
+
+def probe(name, *as_user):
+    proc = subprocess.run(["docker", "exec", name] + list(as_user) + ["python3", "-c", PROBE],
+                          capture_output=True, text=True, timeout=120, check=True)
+    return proc.stdout
+
+
+def test_an_unprivileged_local_user_gets_neither_the_config_nor_the_api_key(nodes):
+    for name, node in nodes.items():
+        # read without testinfra, which logs what commands print: the key is never printed
+        key = subprocess.run(["docker", "exec", name, "docker", "exec", container(node), "cat",
+                              "/run/secrets/syncthing-apikey"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        assert len(key) >= 20
+        # The probe can fail: as root it gets the key, from config.xml and from the socket with the CSRF cookie
+        # of GET / (the way uid 65534 got it over TCP before).
+        as_root = json.loads(probe(name))
+        found_by_root = any(key in r for _, r in as_root)
+        assert found_by_root, "the probe does not detect the API key even as root on %s" % name
+        root_config = [r for w, r in as_root if w.startswith("unix") and w.endswith("/rest/config")]
+        root_got_it = bool(root_config) and " 200 " in root_config[0].split("\r\n")[0] and key in root_config[0]
+        assert root_got_it, "root did not get the config through the socket on %s" % name
+        out = probe(name, "setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups")
+        leaked = key in out
+        assert not leaked, "uid 65534 on %s got the API key" % name
+        attempts = json.loads(out)
+        got_config = [w for w, r in attempts if w.endswith("/rest/config") and " 200 " in r.split("\r\n")[0]]
+        assert not got_config, (name, got_config)
+        no_config = all("<apikey>" not in r and '"apiKey"' not in r for _, r in attempts)
+        assert no_config, "uid 65534 on %s got Syncthing's configuration" % name
+        for what, result in attempts:
+            print("uid 65534 on %s, %s: %s" % (name, what, result.split("\r\n")[0][:100]))
 
 
 def test_changes_on_different_nodes_converge(nodes):
@@ -213,6 +323,77 @@ def test_a_restarted_engine_does_not_fetch_again_what_it_has(nodes):
           % (c, received, size))
     assert all(f["in_sync"] for f in status["folders"]), status
     assert received < size // 10
+
+
+def namespace_ids(node):
+    """{namespace: identity} the container was given (the cluster's record, from the stack)."""
+    env = node.check_output("docker exec %s printenv ST_NAMESPACE_IDS" % container(node))
+    return dict(p.split("=", 1) for p in env.split())
+
+
+def folder(node, ns):
+    return [f for f in st_status(node)["folders"] if f["folder"] == ns][0]
+
+
+def new_container(node, old, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        cid = node.run("docker ps --quiet --filter label=com.docker.swarm.service.name=%s" % SERVICE).stdout.strip()
+        if cid and not old.startswith(cid.splitlines()[0]):
+            return cid.splitlines()[0]
+        time.sleep(1)
+    pytest.fail("Swarm did not restart Syncthing on %s within %d s" % (node.backend.host, timeout))
+
+
+def test_a_namespace_that_comes_back_empty_is_not_a_mass_delete(nodes):
+    a, c = sorted(nodes)[0], sorted(nodes)[-1]
+    ns, path = "media", ROOT + "/media"
+    metrics = "/opt/swarmdata/state/p2p/metrics.prom"
+    refused = 'swarmdata_namespace_refused{namespace="%s",node="%s"} %%d' % (ns, c)
+    expected = namespace_ids(nodes[c])[ns]
+    assert expected and nodes[c].file(path + "/.stfolder/swarmdata-id").content_string == expected + "\n"
+    sh(nodes[a], "mkdir -p %(p)s/guard && for i in $(seq 1 40); do head -c 4096 /dev/urandom > %(p)s/guard/g$i; done"
+                 % {"p": path})
+    filled = wait_identical(nodes, namespaces=(ns,), what="the filled namespace")[ns][a]
+    assert len([k for k in filled if k.startswith("guard/g")]) == 40
+    # What an unmounted disk looks like: an empty directory. A host's root mount is shared (systemd), so a
+    # mount there reaches the container's rslave bind; the lab node's root is not: make it what a host has.
+    sh(nodes[c], "mount --make-rshared / && mount -t tmpfs -o mode=0755 swarmdata-empty %s" % path)
+    try:
+        old = container(nodes[c])
+        nodes[c].check_output("docker kill %s" % old)
+        new = new_container(nodes[c], old)
+        rc, out = run_playbook()
+        assert rc == 0, out[-3000:]
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            f = folder(nodes[c], ns)
+            if f["refused"] and "marker missing" in f["error"]:
+                break
+            time.sleep(2)
+        assert f["refused"] and "marker missing" in f["error"], f  # Syncthing's own guard stopped the folder
+        assert nodes[c].run("test -e %s/.stfolder" % path).rc != 0  # nothing recreated a marker
+        for h, node in nodes.items():
+            if h != c:
+                assert tree(node, ns) == filled, "%s lost files of %s after it came back empty on %s" % (h, ns, c)
+        rc, out = run_playbook(playbook="playbooks/status.yml")
+        assert rc == 0, out[-3000:]
+        assert "REFUSED namespace %s on %s: its marker %s/.stfolder/swarmdata-id is missing" % (ns, c, path) in out
+        assert refused % 1 in nodes[c].file(metrics).content_string
+        assert 'swarmdata_namespace_refused{namespace="%s",node="%s"} 0' % (ns, a) in \
+            nodes[a].file(metrics).content_string
+        logs = nodes[c].check_output("docker logs %s 2>&1" % new)
+        assert "REFUSED namespace %s on %s" % (ns, c) in logs and "Check that the namespace's disk is mounted" in logs
+    finally:
+        nodes[c].run("mountpoint -q %s && umount %s" % (path, path))
+    # The disk is back: replication resumes by itself, in both directions.
+    started = time.time()
+    sh(nodes[a], "echo back > %s/guard/written-after-the-data-is-back" % path)
+    trees = wait_identical(nodes, namespaces=(ns,), timeout=120, what="after the data came back on %s" % c)
+    print("replication resumed on %s %.1f s after the disk came back" % (c, time.time() - started))
+    assert "guard/written-after-the-data-is-back" in trees[ns][c] and trees[ns][c] == trees[ns][a]
+    assert folder(nodes[c], ns)["refused"] is None
+    assert refused % 0 in nodes[c].file(metrics).content_string
 
 
 def test_status_shows_every_node_and_namespace_in_sync(nodes):
