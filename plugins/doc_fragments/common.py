@@ -34,3 +34,14 @@ attributes:
     support: full
     description: Returns before/after states.
 """
+
+    # Read-only modules: check mode changes nothing either way, and there is nothing to diff.
+    INFO_ATTRIBUTES = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Only reads; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is nothing to diff.
+"""

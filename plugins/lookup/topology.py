@@ -72,13 +72,17 @@ options:
     vars:
       - name: replication_replica_count
   managers_group:
-    description: Inventory group of the swarm managers.
+    description: Inventory group of the swarm managers (the swarm role reads the same variable).
     type: str
     default: swarm_managers
+    vars:
+      - name: swarm_managers_group
   workers_group:
-    description: Inventory group of the swarm workers.
+    description: Inventory group of the swarm workers (the swarm role reads the same variable).
     type: str
     default: swarm_workers
+    vars:
+      - name: swarm_workers_group
 """
 
 EXAMPLES = r"""

@@ -8,7 +8,7 @@ Private to the swarmdata.replication collection: no compatibility promise.
 One pure function, :func:`build_plan`, turns the inventory contract into the
 plan every role reads (node roles, node labels, placement constraints,
 directories, peers, secret names). Labels and constraints both come from here,
-so a label that no constraint matches (seed 000's ``rsync.master=true`` against
+so a label that no constraint matches (a ``rsync.master=true`` label against
 ``node.labels.rsync.role == master``) cannot be written.
 """
 

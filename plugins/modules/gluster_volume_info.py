@@ -18,11 +18,7 @@ description:
   - Changes nothing.
   - Reads C(gluster pool list), C(gluster volume status) and C(gluster volume heal info), all with C(--xml).
 extends_documentation_fragment:
-  - swarmdata.replication.common.ATTRIBUTES
-attributes:
-  check_mode:
-    support: full
-    description: Nothing is changed in any mode.
+  - swarmdata.replication.common.INFO_ATTRIBUTES
 options:
   name:
     description: Volume name.

@@ -14,7 +14,7 @@ short_description: Create, remove, find and list namespace directories on a node
 version_added: 0.1.0
 description:
   - Manages the per-application namespace directories under C(<root>/namespaces) on one node,
-    the operations seed 002 calls C(add) (O(state=present)), C(del) (O(state=absent)),
+    the namespace verbs C(add) (O(state=present)), C(del) (O(state=absent)),
     C(path), C(has) and C(list) (O(state=query), and every state returns them).
   - Refuses to delete a namespace that still holds data unless O(force=true).
   - Never follows a symlink in place of a namespace directory.
@@ -82,20 +82,20 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Add two namespaces (seed 002 'add')
+- name: Add two namespaces ('add')
   swarmdata.replication.node_dirs:
     root: /opt/swarmdata
     name: [wiki, db]
     owner: "999"
     mode: "0750"
 
-- name: Delete an empty namespace (seed 002 'del'); refuses if it holds data
+- name: Delete an empty namespace ('del'); refuses if it holds data
   swarmdata.replication.node_dirs:
     root: /opt/swarmdata
     name: wiki
     state: absent
 
-- name: Path, has and list (seed 002 'path', 'has', 'list')
+- name: Path, has and list ('path', 'has', 'list')
   swarmdata.replication.node_dirs:
     root: /opt/swarmdata
     name: wiki
@@ -121,12 +121,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 paths:
-  description: Path of each named namespace (seed 002 'path').
+  description: Path of each named namespace ('path').
   returned: always
   type: dict
   sample: {"wiki": "/opt/swarmdata/namespaces/wiki"}
 has:
-  description: Whether each named namespace directory exists after the run (seed 002 'has').
+  description: Whether each named namespace directory exists after the run ('has').
   returned: always
   type: dict
   sample: {"wiki": true}
@@ -139,7 +139,7 @@ markers:
   type: dict
   sample: {"wiki": "ok"}
 namespaces:
-  description: Every namespace directory under C(<root>/namespaces) after the run (seed 002 'list').
+  description: Every namespace directory under C(<root>/namespaces) after the run ('list').
   returned: always
   type: list
   elements: str

@@ -120,3 +120,14 @@ def test_ill_typed_variable_is_refused_naming_it(topology):
     with pytest.raises(AnsibleError) as exc:
         topology.run([], variables=variables(replication_variant="bind", replication_primary=["node1", "node2"]))
     assert "replication_primary" in str(exc.value)
+
+
+def test_custom_group_names_from_the_swarm_roles_variables(topology):
+    """One group contract: swarm_managers_group / swarm_workers_group, read by the swarm role and the lookup."""
+    groups = {"all": ["a", "b", "c"], "mgr": ["a"], "wrk": ["b", "c"]}
+    [plan] = topology.run([], variables=variables(groups=groups, swarm_managers_group="mgr", swarm_workers_group="wrk",
+                                                  replication_variant="bind", replication_primary="b"))
+    assert plan["managers"] == ["a"] and plan["workers"] == ["b", "c"] and plan["first_manager"] == "a"
+    with pytest.raises(AnsibleLookupError, match="'mgr' is empty or missing"):
+        topology.run([], variables=variables(groups={"all": ["a"]}, swarm_managers_group="mgr",
+                                             replication_variant="p2p"))
