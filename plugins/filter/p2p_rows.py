@@ -29,6 +29,10 @@ options:
     description: C(hostvars).
     type: raw
     required: true
+  key:
+    description: Name of the registered C(st-status) result in each host's variables.
+    type: str
+    default: status_st
 """
 
 EXAMPLES = r"""
@@ -47,8 +51,8 @@ _value:
 import json
 
 
-def p2p_rows(host, hostvars):
-    registered = (hostvars.get(host) or {}).get("status_st") or {}
+def p2p_rows(host, hostvars, key="status_st"):
+    registered = (hostvars.get(host) or {}).get(key) or {}
     text = registered.get("stdout") if hasattr(registered, "get") else None
     if not text:
         reason = registered.get("stderr") or registered.get("msg") or "no Syncthing container running" \
