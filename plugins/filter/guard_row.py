@@ -12,8 +12,8 @@ author: swarmdata.replication maintainers (@swarmdata)
 short_description: Format one namespace guard entry as a status line
 version_added: 0.2.0
 description:
-  - Formats an entry of the namespace guard (docs/data-safety.md) as one line for C(playbooks/status.yml):
-    the namespace, the node, and V(ok) or V(REFUSED) with the reason and what to check.
+  - Formats an entry of the namespace guard (docs/data-safety.md) as one line for C(playbooks/status.yml),
+    with the namespace, the node, and V(ok) or V(REFUSED) with the reason and what to check.
 options:
   _input:
     description: The entry, with C(namespace), C(node), C(refused) and C(reason).

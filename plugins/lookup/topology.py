@@ -145,6 +145,18 @@ _raw:
           C(volume) (its name), C(brick_root), C(mount) (where every node mounts it, the namespaces directory),
           and C(bricks) in create order, each with C(host), C(path), C(arbiter) and C(name) (C(address:path)).
       type: dict
+    bind:
+      description:
+        - For variant C(bind) only. C(services) (the C(sender) and per replica the C(receivers), names inside the
+          stack), C(state_dir), C(metrics) and C(guard) (the sender's status, Prometheus text and namespace guard).
+      type: dict
+    p2p:
+      description: Present for variant C(p2p):C(services) (C(syncthing)), C(state_dir) and C(metrics).
+      type: dict
+    marker:
+      description: Path, inside each namespace, of the marker file that holds its identity (docs/data-safety.md).
+      type: str
+      sample: .swarmdata-id
     nodes:
       description:
         - Per inventory host, C(role), C(swarm_role), C(labels), C(peers), C(directories), C(namespace_dirs),

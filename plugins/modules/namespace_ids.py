@@ -20,7 +20,7 @@ description:
     replication engines instead of being propagated as deletes.
   - An existing identity is never replaced. A config of that name that the collection did not make is an
     error. O(state=absent) removes the identities of the named namespaces (use it only when retiring them).
-  - Nothing secret: the identity only tells copies of a namespace apart.
+  - Nothing secret, since the identity only tells copies of a namespace apart.
 extends_documentation_fragment:
   - swarmdata.replication.common
   - swarmdata.replication.common.ATTRIBUTES

@@ -69,12 +69,12 @@ options:
     type: str
   marker_write:
     description:
-      - V(never) only checks the marker. This is what every run uses once the cluster knows the namespace: a
+      - V(never) only checks the marker. This is what every run uses once the cluster knows the namespace, since a
         namespace that came back empty (an unmounted disk, a reinstalled host) must stay refused, not be
         repaired.
       - V(missing) writes the marker where there is none, and fails where one holds another identity. Used in the
         run that gives the namespace its identity.
-      - V(always) writes it where missing or different: accepting a deliberately emptied or replaced namespace
+      - V(always) writes it where missing or different, to accept a deliberately emptied or replaced namespace
         (C(playbooks/accept_namespace.yml)).
     type: str
     choices: [never, missing, always]

@@ -14,8 +14,8 @@ short_description: Wait until a stack's Swarm services run as many tasks as they
 version_added: 0.2.0
 description:
   - Reads a stack's services and their tasks from the Docker API on a Swarm manager and waits until every
-    service runs as many tasks as it wants (replicated: its replica count; global: one per eligible node) and
-    no update is in progress.
+    service runs as many tasks as it wants (a replicated service its replica count, a global one a task per
+    eligible node) and no update is in progress.
   - Returns each service's desired and running tasks and the last task error. On timeout it fails, naming every
     service that did not converge and why (the last task error, or the tasks' states).
   - Only reads. In check mode it reads once and never waits or fails, so a check run on a cluster where the

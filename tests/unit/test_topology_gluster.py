@@ -3,7 +3,6 @@
 """plugins/module_utils/_topology.py build_plan, variant 'glusterfs': the volume, its bricks and the addresses."""
 
 import pytest
-from ansible_collections.swarmdata.replication.plugins.module_utils._gluster import brick_layout
 from ansible_collections.swarmdata.replication.plugins.module_utils._topology import TopologyError, build_plan
 
 
@@ -103,20 +102,6 @@ def test_two_managers_arbiter_on_the_first_manager():
     gluster = plan(managers=["b", "a"], workers=[], label_prefix="x.y", root="/d")["gluster"]
     assert [(b["host"], b["name"], b["arbiter"]) for b in gluster["bricks"]] == [
         ("b", "b:/d/brick/x-y", False), ("a", "a:/d/brick/x-y", False), ("b", "b:/d/brick/x-y-arbiter", True)]
-
-
-@pytest.mark.parametrize("managers, workers, replica_count", [
-    (["node1"], ["node2", "node3"], None),
-    (["node1"], ["node2"], None),
-    (["m1", "m2"], ["w1", "w2"], 4),
-])
-def test_bricks_agree_with_brick_layout(managers, workers, replica_count):
-    addresses = {h: "10.0.0.%d" % i for i, h in enumerate(list(managers) + list(workers), 1)}
-    p = plan(managers=managers, workers=workers, replica_count=replica_count, addresses=addresses, root="/srv")
-    g = p["gluster"]
-    layout = brick_layout(p["hosts"], g["brick_root"], g["volume"], g["replica"], g["arbiter"], address=addresses)
-    assert [(b["host"], b["name"], b["arbiter"]) for b in g["bricks"]] == \
-        [(b["host"], b["name"], b["arbiter"]) for b in layout]
 
 
 def test_same_address_for_two_hosts_refused():
