@@ -48,12 +48,6 @@ def docker_client(module):
     return client
 
 
-def find_secret(client, name):
-    """The Swarm secret called exactly ``name``, or None (the API's name filter also matches prefixes)."""
-    found = [s for s in client.secrets.list(filters={"name": name}) if s.name == name]
-    return found[0] if found else None
-
-
 def require_swarm_manager(module, client):
     """Fail unless the engine is an active Swarm manager (labels and secrets live there)."""
     info = client.info()

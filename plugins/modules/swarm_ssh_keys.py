@@ -19,9 +19,9 @@ description:
   - The public key and its fingerprint are kept as labels of the secret, where any manager can read them,
     so a second controller with an empty working directory finds the same keys and changes nothing.
     This is what lets AWX, which throws its controller away after each job, run the playbooks again.
-  - A secret of that name that the collection did not make (no public-key label) is an error, never overwritten.
-  - Swarm secrets cannot be changed in place; O(state=absent) removes them (a service still using one
-    keeps it until it is removed).
+  - A secret of that name that the collection did not make (no C(<prefix>.kind=ssh-ed25519) and public-key
+    labels) is an error, never overwritten or removed.
+  - Swarm secrets cannot be changed in place; O(rotate=true) replaces them, O(state=absent) removes them.
 extends_documentation_fragment:
   - swarmdata.replication.common
   - swarmdata.replication.common.ATTRIBUTES
@@ -45,6 +45,14 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  rotate:
+    description:
+      - Replace each listed key that exists with a new one. Swarm secrets are immutable, so the old secret is
+        removed and a new one made under the same name; the engine refuses while a service uses it. Remove
+        the stack that uses the key first and deploy it again after.
+      - Only with O(state=present).
+    type: bool
+    default: false
 requirements:
   - C(cryptography) on the managed host (Debian package C(python3-cryptography)).
 """
@@ -82,94 +90,52 @@ keys:
       type: str
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.swarmdata.replication.plugins.module_utils._docker import (
     DOCKER_COMMON_ARGS,
-    APIError,
     docker_client,
-    find_secret,
     require_swarm_manager,
 )
+from ansible_collections.swarmdata.replication.plugins.module_utils._secrets import Kind, SecretStore, name_error
 from ansible_collections.swarmdata.replication.plugins.module_utils._sshkeys import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
     fingerprint,
     generate_ed25519,
 )
-from ansible_collections.swarmdata.replication.plugins.module_utils._topology import SECRET_NAME_RE
+
+# Every key this module made carries its public key; the earliest ones had no kind label.
+SSH_KEY = Kind("ssh-ed25519", required=["public_key"], legacy=["public_key"])
 
 
-class SwarmSshKeys(object):
-    def __init__(self, module):
-        self.module = module
-        self.prefix = module.params["label_prefix"].rstrip(".")
-        self.label_public = self.prefix + ".public_key"
-        self.label_fingerprint = self.prefix + ".fingerprint"
-        self.label_kind = self.prefix + ".kind"
+def make_key(comment):
+    private, public = generate_ed25519(comment)
+    return private, {"public_key": public, "fingerprint": fingerprint(public)}
 
-    def run(self):
-        params = self.module.params
-        names = [key["name"] for key in params["keys"]]
-        for i, key in enumerate(params["keys"]):
-            name = key["name"]
-            if names.count(name) > 1:
-                self.module.fail_json(msg="keys[%d].name %r is listed more than once" % (i, name))
-            if not name or len(name) > 64 or SECRET_NAME_RE.search(name):
-                self.module.fail_json(msg="keys[%d].name %r must be 1-64 characters of [A-Za-z0-9_.-]" % (i, name))
-        if params["state"] == "present" and not HAS_CRYPTOGRAPHY:
-            self.module.fail_json(msg=missing_required_lib("cryptography (Debian: python3-cryptography)"),
-                                  exception=CRYPTOGRAPHY_IMPORT_ERROR)
-        client = docker_client(self.module)
-        require_swarm_manager(self.module, client)
-        changed = False
-        keys = {}
-        before, after = {}, {}
-        for key in params["keys"]:
-            name = key["name"]
-            secret = find_secret(client, name)
-            labels = (secret.attrs.get("Spec", {}).get("Labels") or {}) if secret else {}
-            if secret is not None and self.label_public not in labels:
-                self.module.fail_json(
-                    msg="Swarm secret %r exists but was not made by this collection (it has no %s label); "
-                        "remove it or choose another name" % (name, self.label_public))
-            before[name] = "present" if secret else "absent"
-            if params["state"] == "absent":
-                after[name] = "absent"
-                if secret is not None:
-                    changed = True
-                    if not self.module.check_mode:
-                        secret.remove()
-                continue
-            after[name] = "present"
-            if secret is not None:
-                keys[name] = {"public_key": labels[self.label_public],
-                              "fingerprint": labels.get(self.label_fingerprint), "secret_id": secret.id}
-                continue
-            changed = True
-            if self.module.check_mode:
-                keys[name] = {"public_key": None, "fingerprint": None, "secret_id": None}
-                continue
-            private, public = generate_ed25519(key["comment"])
-            try:
-                created = client.secrets.create(name=name, data=private, labels={
-                    self.label_public: public,
-                    self.label_fingerprint: fingerprint(public),
-                    self.label_kind: "ssh-ed25519",
-                })
-            except APIError as exc:
-                # The exception text is the engine's; it never carries the data we sent.
-                self.module.fail_json(msg="cannot create Swarm secret %r: %s" % (name, exc),
-                                      exception=traceback.format_exc())
-            finally:
-                del private
-            keys[name] = {"public_key": public, "fingerprint": fingerprint(public), "secret_id": created.id}
-        result = dict(changed=changed, keys=keys)
-        if self.module._diff:
-            result["diff"] = {"before": before, "after": after}
-        return result
+
+def run(module):
+    params = module.params
+    error = name_error([("keys[%d].name" % i, key["name"]) for i, key in enumerate(params["keys"])])
+    if error:
+        module.fail_json(msg=error)
+    if params["state"] == "present" and not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography (Debian: python3-cryptography)"),
+                         exception=CRYPTOGRAPHY_IMPORT_ERROR)
+    client = docker_client(module)
+    require_swarm_manager(module, client)
+    store = SecretStore(module, client, params["label_prefix"])
+    keys = {}
+    for key in params["keys"]:
+        if params["state"] == "absent":
+            store.remove(key["name"], SSH_KEY)
+            continue
+        secret_id, labels = store.ensure(key["name"], SSH_KEY, lambda c=key["comment"]: make_key(c),
+                                         rotate=params["rotate"])
+        labels = labels or {}
+        keys[key["name"]] = {"public_key": labels.get(store.label("public_key")),
+                             "fingerprint": labels.get(store.label("fingerprint")), "secret_id": secret_id}
+    return store.result(keys=keys)
 
 
 def main():
@@ -180,9 +146,10 @@ def main():
             comment=dict(type="str", default=""),
         )),
         state=dict(type="str", choices=["present", "absent"], default="present"),
+        rotate=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    module.exit_json(**SwarmSshKeys(module).run())
+    module.exit_json(**run(module))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ description:
     second controller (or an empty working directory) reads it back and changes nothing.
   - With O(api_key_secret), makes sure that secret holds a random key for Syncthing's REST API.
   - The private keys and the API key never appear in the module's arguments or results.
+  - A secret of one of these names that the collection did not make (its C(<prefix>.kind) label is not
+    C(syncthing-identity), or C(syncthing-apikey) for the API key) is an error, never overwritten.
 extends_documentation_fragment:
   - swarmdata.replication.common
   - swarmdata.replication.common.ATTRIBUTES
@@ -40,6 +42,13 @@ options:
   api_key_secret:
     description: Name of a Swarm secret to hold the REST API key.
     type: str
+  rotate:
+    description:
+      - Replace every listed identity and the API key with new ones (new device IDs). Swarm secrets are
+        immutable, so each old secret is removed and a new one made under the same name; the engine refuses
+        while a service uses it. Remove the Syncthing stack first and deploy it again after.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -61,104 +70,58 @@ device_ids:
 """
 
 import secrets as pysecrets
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.swarmdata.replication.plugins.module_utils._docker import (
     DOCKER_COMMON_ARGS,
-    APIError,
     docker_client,
-    find_secret,
     require_swarm_manager,
 )
+from ansible_collections.swarmdata.replication.plugins.module_utils._secrets import Kind, SecretStore, name_error
 from ansible_collections.swarmdata.replication.plugins.module_utils._syncthing import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
     generate_identity,
 )
-from ansible_collections.swarmdata.replication.plugins.module_utils._topology import SECRET_NAME_RE
 
-KIND_IDENTITY = "syncthing-identity"
-KIND_API_KEY = "syncthing-apikey"
+IDENTITY = Kind("syncthing-identity")
+API_KEY = Kind("syncthing-apikey")
 
 
-class SyncthingIds(object):
-    def __init__(self, module):
-        self.module = module
-        prefix = module.params["label_prefix"].rstrip(".")
-        self.label_device = prefix + ".device_id"
-        self.label_kind = prefix + ".kind"
-        self.before, self.after = {}, {}
-        self.changed = False
+def make_identity(module):
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography (Debian: python3-cryptography)"),
+                         exception=CRYPTOGRAPHY_IMPORT_ERROR)
+    key_pem, cert_pem, device = generate_identity()
+    return key_pem + cert_pem, {"device_id": device}
 
-    def existing(self, client, name, kind):
-        secret = find_secret(client, name)
-        if secret is None:
-            return None
-        labels = secret.attrs.get("Spec", {}).get("Labels") or {}
-        if labels.get(self.label_kind) != kind:
-            self.module.fail_json(msg="Swarm secret %r exists but was not made by this collection as a %s (its %s "
-                                      "label is %r); remove it or choose another name"
-                                      % (name, kind, self.label_kind, labels.get(self.label_kind)))
-        return secret
 
-    def create(self, client, name, data, labels):
-        self.changed = True
-        if self.module.check_mode:
-            return
-        try:
-            client.secrets.create(name=name, data=data, labels=labels)
-        except APIError as exc:
-            # The engine's error text never carries the data sent.
-            self.module.fail_json(msg="cannot create Swarm secret %r: %s" % (name, exc),
-                                  exception=traceback.format_exc())
+def make_api_key():
+    return pysecrets.token_urlsafe(32).encode("ascii"), {}
 
-    def run(self):
-        params = self.module.params
-        names = [i["name"] for i in params["identities"]] + ([params["api_key_secret"]] if params["api_key_secret"]
-                                                             else [])
-        for name in names:
-            if names.count(name) > 1:
-                self.module.fail_json(msg="secret name %r is listed more than once" % name)
-            if not name or len(name) > 64 or SECRET_NAME_RE.search(name):
-                self.module.fail_json(msg="secret name %r must be 1-64 characters of [A-Za-z0-9_.-]" % name)
-        hosts = [i["host"] for i in params["identities"]]
-        dup = sorted(set(h for h in hosts if hosts.count(h) > 1))
-        if dup:
-            self.module.fail_json(msg="identities: host(s) %s listed more than once" % ", ".join(dup))
-        client = docker_client(self.module)
-        require_swarm_manager(self.module, client)
-        device_ids = {}
-        for ident in params["identities"]:
-            name = ident["name"]
-            secret = self.existing(client, name, KIND_IDENTITY)
-            self.before[name] = "present" if secret else "absent"
-            self.after[name] = "present"
-            if secret is not None:
-                device_ids[ident["host"]] = (secret.attrs["Spec"].get("Labels") or {}).get(self.label_device)
-                continue
-            if not HAS_CRYPTOGRAPHY:
-                self.module.fail_json(msg=missing_required_lib("cryptography (Debian: python3-cryptography)"),
-                                      exception=CRYPTOGRAPHY_IMPORT_ERROR)
-            key_pem, cert_pem, device = generate_identity()
-            try:
-                self.create(client, name, key_pem + cert_pem, {self.label_device: device,
-                                                               self.label_kind: KIND_IDENTITY})
-            finally:
-                del key_pem
-            device_ids[ident["host"]] = None if self.module.check_mode else device
-        if params["api_key_secret"]:
-            name = params["api_key_secret"]
-            secret = self.existing(client, name, KIND_API_KEY)
-            self.before[name] = "present" if secret else "absent"
-            self.after[name] = "present"
-            if secret is None:
-                self.create(client, name, pysecrets.token_urlsafe(32).encode("ascii"), {self.label_kind: KIND_API_KEY})
-        result = dict(changed=self.changed, device_ids=device_ids)
-        if self.module._diff:
-            result["diff"] = {"before": self.before, "after": self.after}
-        return result
+
+def run(module):
+    params = module.params
+    names = [i["name"] for i in params["identities"]] + ([params["api_key_secret"]] if params["api_key_secret"]
+                                                         else [])
+    error = name_error([("secret name", name) for name in names])
+    if error:
+        module.fail_json(msg=error)
+    hosts = [i["host"] for i in params["identities"]]
+    dup = sorted(set(h for h in hosts if hosts.count(h) > 1))
+    if dup:
+        module.fail_json(msg="identities: host(s) %s listed more than once" % ", ".join(dup))
+    client = docker_client(module)
+    require_swarm_manager(module, client)
+    store = SecretStore(module, client, params["label_prefix"])
+    device_ids = {}
+    for ident in params["identities"]:
+        labels = store.ensure(ident["name"], IDENTITY, lambda: make_identity(module), rotate=params["rotate"])[1]
+        device_ids[ident["host"]] = (labels or {}).get(store.label("device_id"))
+    if params["api_key_secret"]:
+        store.ensure(params["api_key_secret"], API_KEY, make_api_key, rotate=params["rotate"])
+    return store.result(device_ids=device_ids)
 
 
 def main():
@@ -169,9 +132,10 @@ def main():
             host=dict(type="str", required=True),
         )),
         api_key_secret=dict(type="str", no_log=False),
+        rotate=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    module.exit_json(**SyncthingIds(module).run())
+    module.exit_json(**run(module))
 
 
 if __name__ == "__main__":
