@@ -22,6 +22,7 @@ __metaclass__ = type
 import posixpath
 
 # Re-exported: modules, the lookup and the tests import them from here.
+# pylint: disable=unused-import
 from ansible_collections.swarmdata.replication.plugins.module_utils._inputs import (  # noqa: F401
     ADDRESS_VARS,
     CRITICALITIES,
@@ -44,6 +45,7 @@ from ansible_collections.swarmdata.replication.plugins.module_utils._inputs impo
     validate_namespace_name,
     validate_root,
 )
+# pylint: enable=unused-import
 from ansible_collections.swarmdata.replication.plugins.module_utils import (
     _plan_bind,
     _plan_glusterfs,

@@ -93,7 +93,7 @@ def test_render_config_fills_the_key_and_pauses_foreign_or_unknown_folders(st, t
     ("unknown", "unknown", []),
 ])
 def test_actions_on_a_change(st, old, new, expected):
-    assert [a for _, a in st.actions({"wiki": (old, None)}, {"wiki": (new, None)})] == expected
+    assert [a[1] for a in st.actions({"wiki": (old, None)}, {"wiki": (new, None)})] == expected
 
 
 def test_metrics_name_every_namespace_and_the_node(st, tmp_path, monkeypatch):

@@ -100,8 +100,8 @@ def diff_summary(expected, actual, limit=5):
     missing = sorted(set(expected) - set(actual))[:limit]
     extra = sorted(set(actual) - set(expected))[:limit]
     changed = sorted(k for k in set(expected) & set(actual) if expected[k] != actual[k])[:limit]
-    return "missing %s, extra %s, different %s" % (missing, extra, ["%s: %s != %s" % (k, expected[k], actual[k])
-                                                                       for k in changed])
+    different = ["%s: %s != %s" % (k, expected[k], actual[k]) for k in changed]
+    return "missing %s, extra %s, different %s" % (missing, extra, different)
 
 
 def wait_mounted(node, timeout=180):

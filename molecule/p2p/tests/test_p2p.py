@@ -207,7 +207,7 @@ def test_an_unprivileged_local_user_gets_neither_the_config_nor_the_api_key(node
         # The probe can fail: as root it gets the key, from config.xml and from the socket with the CSRF cookie
         # of GET / (the way uid 65534 got it over TCP before).
         as_root = json.loads(probe(name))
-        found_by_root = any(key in r for _, r in as_root)
+        found_by_root = any(key in r[1] for r in as_root)
         assert found_by_root, "the probe does not detect the API key even as root on %s" % name
         root_config = [r for w, r in as_root if w.startswith("unix") and w.endswith("/rest/config")]
         root_got_it = bool(root_config) and " 200 " in root_config[0].split("\r\n")[0] and key in root_config[0]
@@ -218,7 +218,7 @@ def test_an_unprivileged_local_user_gets_neither_the_config_nor_the_api_key(node
         attempts = json.loads(out)
         got_config = [w for w, r in attempts if w.endswith("/rest/config") and " 200 " in r.split("\r\n")[0]]
         assert not got_config, (name, got_config)
-        no_config = all("<apikey>" not in r and '"apiKey"' not in r for _, r in attempts)
+        no_config = all("<apikey>" not in r[1] and '"apiKey"' not in r[1] for r in attempts)
         assert no_config, "uid 65534 on %s got Syncthing's configuration" % name
         for what, result in attempts:
             print("uid 65534 on %s, %s: %s" % (name, what, result.split("\r\n")[0][:100]))

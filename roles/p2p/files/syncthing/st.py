@@ -108,8 +108,8 @@ def check_marker(path, marker, expected):
         return MISSING, "its marker %s is missing (%s): the namespace looks empty or not mounted" % (
             marker, exc.strerror or exc)
     if found != expected:
-        return MISMATCH, "its marker %s holds identity %s, the cluster's is %s" % (marker, found[:36] or "''",
-                                                                                 expected)
+        return MISMATCH, "its marker %s holds identity %s, the cluster's is %s" % (
+            marker, found[:36] or "''", expected)
     return OK, None
 
 
@@ -237,7 +237,7 @@ def run():
     node = node_name()
     ids = pairs("ST_NAMESPACE_IDS")
     folders = folders_of(template)
-    paths = dict((fid, path) for fid, path, _ in folders)
+    paths = dict((f[0], f[1]) for f in folders)
     states = check_all(folders, ids)
     for fid, (state, reason) in sorted(states.items()):
         if state != OK:
