@@ -353,14 +353,26 @@ def rsync_wrapper(args):
     target = args[-1] if args else ""
     m = re.match(r"^([^:/]+):([^/]+)/?$", target)
     source = re.match(r"^%s/([^/]+)/?$" % re.escape(DATA), args[-2] if len(args) > 1 else "")
-    if source:
-        reason = check_namespace(source.group(1))
-        if reason is not None:
-            log(refusal_message(source.group(1), reason))
-            return REFUSED_CODE
-    started = time.time()
-    proc = subprocess.run(["/usr/bin/rsync", "--stats"] + args, stdout=subprocess.PIPE, text=True, check=False)
-    duration = time.time() - started
+    lock = None
+    if m:
+        # One transfer at a time per replica and namespace: a full pass (the reconcile) with --delete and a live
+        # batch racing on one replica could delete a file the batch had just sent. Waiting, never failing.
+        directory = os.path.join(STATE, "bind", "locks")
+        os.makedirs(directory, exist_ok=True)
+        lock = open(os.path.join(directory, "%s.%s.lock" % (m.group(1), m.group(2).rstrip("/"))), "w")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        if source:
+            reason = check_namespace(source.group(1))  # checked under the lock, just before the transfer
+            if reason is not None:
+                log(refusal_message(source.group(1), reason))
+                return REFUSED_CODE
+        started = time.time()
+        proc = subprocess.run(["/usr/bin/rsync", "--stats"] + args, stdout=subprocess.PIPE, text=True, check=False)
+        duration = time.time() - started
+    finally:
+        if lock is not None:
+            lock.close()
     sys.stdout.write(proc.stdout)
     if m:
         stats = {}
