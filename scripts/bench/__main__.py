@@ -1,0 +1,210 @@
+"""Replication benchmark on the local lab swarm: latency, bulk throughput, small changes in a big tree.
+
+    python3 scripts/bench.py                  # full run (100 writes, 1 GiB bulk, 100000-file tree)
+    python3 scripts/bench.py --quick          # smoke run (20 writes, 64 MiB, 5000 files)
+    python3 scripts/bench.py --json out.json  # also write the figures as JSON
+    python3 scripts/bench.py --variant glusterfs --json gluster.json   # the lab deployed with glusterfs
+    python3 scripts/bench.py --table bind.json gluster.json            # both runs in one table
+    python3 scripts/bench.py --quick --inventory /tmp/lab/hosts.yml   # another lab (default: inventories/lab)
+
+It talks to the lab nodes with ``docker exec`` only; the one network address it uses is a lab node's
+own address on the lab network, for the bare-rsync baseline. Everything it creates (a ``.bench-<pid>``
+directory in the namespace, a staging directory, a baseline scratch directory, a temporary SSH key and
+its authorized_keys line) is removed at the end, also after an error, Ctrl-C or SIGTERM. It prints
+figures and asserts nothing about speed; it exits non-zero only when a phase could not complete
+(timeout, checksum mismatch) or the lab is not ready.
+
+Timing: every timestamp is ``time.time()`` taken inside a lab container. The containers share the
+host's kernel clock, so the writer's and the readers' timestamps are comparable. One long-lived
+poller per reader (``docker exec -i <node> python3``) stats the expected files every 5 ms and
+reports when each one is present with its full size (and content, where a checksum is given).
+
+Variants: the plan (the collection's topology lookup over ``--inventory``, the one ``ansible`` call) names
+the hosts, the primary, the replicas, the root, the namespaces and the services; a variant function checks
+its deployment against it and returns (writer_node, reader_nodes, namespace_path); the phases take exactly
+those and know nothing about the variant. ``bind`` writes
+on the primary and reads on the replicas; ``glusterfs`` writes through the first node's mount and
+reads through the others' mounts. A lab runs one variant at a time, so each variant is one run;
+``--table`` puts their JSON files side by side. ``p2p`` writes on the first node and reads on the
+other peers.
+"""
+
+import argparse
+import base64
+import datetime
+import json
+import os
+import signal
+import sys
+import time
+
+if not __package__:  # run as `python scripts/bench` (the directory): its parent holds the package
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.bulk import phase_bulk  # noqa: E402
+from bench.core import Bench, fmt_s, md5_file  # noqa: E402
+from bench.lab import REPO, BenchError, Poller, dx, dx_ok, load_plan, run_job  # noqa: E402
+from bench.latency import phase_latency  # noqa: E402
+from bench.report import git_commit, print_table, summary  # noqa: E402
+from bench.tree import phase_tree  # noqa: E402
+from bench.variants import VARIANTS  # noqa: E402
+
+PHASES = ("latency", "bulk", "tree")
+
+PHASE_FUNCS = {"latency": ("1. propagation latency", phase_latency),
+               "bulk": ("2. bulk throughput", phase_bulk),
+               "tree": ("3. small changes in a big tree", phase_tree)}
+
+
+def run_phases(bench, writer_node, reader_nodes, namespace_path):
+    """Everything after the variant's own checks; knows only a writer, readers and the namespace path."""
+    opts = bench.opts
+    bench_path = os.path.join(namespace_path, bench.dirname)
+
+    def remove_bench_dir():
+        dx(writer_node, ["rm", "-rf", "--one-file-system", bench_path], timeout=300)
+        deadline = time.monotonic() + min(opts.timeout, 300)
+        left = list(reader_nodes)
+        while left and time.monotonic() < deadline:
+            left = [r for r in left if dx_ok(r, ["test", "-e", bench_path])]
+            if left:
+                time.sleep(1)
+        for r in left:  # the delete did not propagate in time: remove it there directly
+            dx(r, ["rm", "-rf", "--one-file-system", bench_path], timeout=300)
+            print("cleanup: %s still had %s; removed it there directly" % (r, bench_path))
+
+    bench.on_cleanup("%s removed on %s and gone on %s" % (bench_path, writer_node, ", ".join(reader_nodes)),
+                     remove_bench_dir)
+    dx(writer_node, ["mkdir", bench_path])
+    for node in reader_nodes:
+        bench.pollers[node] = Poller(node, namespace_path)
+        bench.on_cleanup("poller on %s stopped" % node, bench.pollers[node].close)
+
+    # warm-up: the bench directory and one file, end to end, before anything is timed
+    data = ("%s warm-up\n" % bench.tag).encode()
+    rel = "%s/warmup.txt" % bench.dirname
+    bench.watch(reader_nodes, ["W %s %d %s" % (rel, len(data), md5_file(data))])
+    job = run_job(writer_node, {"op": "write_files", "interval": 0,
+                                "files": [[os.path.join(namespace_path, rel), base64.b64encode(data).decode()]]},
+                  60)
+    seen = bench.wait(reader_nodes, ["F:" + rel], opts.timeout, "warm-up")
+    bench.log("warm-up: first file on all readers after %.2f s" % (
+        max(s["F:" + rel] for s in seen.values()) - job["writes"][0][1]))
+
+    results = {}
+    for phase in opts.phases:
+        title, fn = PHASE_FUNCS[phase]
+        time.sleep(opts.settle)
+        print("\n== %s" % title, flush=True)
+        try:
+            results[phase] = fn(bench, writer_node, reader_nodes, namespace_path)
+        except BenchError as exc:
+            print("  FAILED: %s" % exc, flush=True)
+            results[phase] = {"error": str(exc)}
+    print()
+    total = bench.remove_and_wait(writer_node, reader_nodes, bench_path, bench.dirname, "final cleanup")
+    bench.log("bench directory removed; gone on all readers after %s" % fmt_s(total))
+    return results
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variant", choices=sorted(VARIANTS), default="bind")
+    parser.add_argument("--writes", type=int, help="phase 1: number of small writes (default 100; --quick 20)")
+    parser.add_argument("--interval", type=float, default=0.2, help="phase 1: seconds between writes (0.2)")
+    parser.add_argument("--bulk-mib", type=int, help="phase 2: MiB of mixed files (default 1024; --quick 64)")
+    parser.add_argument("--tree-files", type=int, help="phase 3: files in the tree (default 100000; --quick 5000)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: writes=20, bulk-mib=64, tree-files=5000")
+    parser.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset of %s" % ",".join(PHASES))
+    parser.add_argument("--timeout", type=int, default=600, help="seconds any single wait may take (600)")
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds of quiet before each timed step (3)")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
+    parser.add_argument("--table", nargs="+", metavar="JSON",
+                        help="print one summary table from the --json files of earlier runs (one per variant) "
+                             "and exit; runs nothing")
+    lab = parser.add_argument_group("lab")
+    lab.add_argument("--inventory", default=os.path.join(REPO, "inventories", "lab", "hosts.yml"),
+                     help="inventory the plan is read from (inventories/lab/hosts.yml, written by scripts/lab.sh)")
+    lab.add_argument("--primary", help="writer host or container (default: the plan's primary; else its first host)")
+    lab.add_argument("--replicas", type=lambda s: [x for x in s.split(",") if x],
+                     help="reader hosts or containers, comma-separated (default: the plan's replicas; else its "
+                          "other hosts)")
+    lab.add_argument("--namespace", default="uploads", help="namespace the bench writes into (uploads)")
+    lab.add_argument("--stack", help="Swarm stack name (default: the variant role's <variant>_stack_name)")
+    lab.add_argument("--lab-network", help="lab network for the baseline's address (default: the reader's only "
+                                           "network)")
+    opts = parser.parse_args(argv)
+    quick = {"writes": 20, "bulk_mib": 64, "tree_files": 5000}
+    full = {"writes": 100, "bulk_mib": 1024, "tree_files": 100000}
+    for name, value in (quick if opts.quick else full).items():
+        if getattr(opts, name) is None:
+            setattr(opts, name, value)
+    opts.phases = [p.strip() for p in opts.phases.split(",") if p.strip()]
+    bad = [p for p in opts.phases if p not in PHASES]
+    if bad or not opts.phases:
+        parser.error("--phases: unknown %s (choose from %s)" % (", ".join(bad) or "(none)", ", ".join(PHASES)))
+    if opts.writes < 1 or opts.bulk_mib < 1 or opts.tree_files < 10 or opts.timeout < 1:
+        parser.error("--writes and --bulk-mib must be >= 1, --tree-files >= 10, --timeout >= 1")
+    return opts
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _cleaning_up(signum, frame):
+    print("cleanup in progress (every step has a timeout); please wait", flush=True)
+
+
+def main(argv=None):
+    opts = parse_args(sys.argv[1:] if argv is None else argv)
+    if opts.table:
+        return print_table(opts.table)
+    bench = Bench(opts)
+    signal.signal(signal.SIGTERM, _interrupt)
+    meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "commit": git_commit(), "host_cpus": os.cpu_count(), "pid": bench.pid,
+            "options": {"writes": opts.writes, "interval": opts.interval, "bulk_mib": opts.bulk_mib,
+                        "tree_files": opts.tree_files, "timeout": opts.timeout, "phases": opts.phases}}
+    results = {}
+    rc = 0
+    try:
+        plan = load_plan(opts.inventory, opts.variant)
+        writer, readers, path = VARIANTS[opts.variant](bench, plan)
+        meta.update(bench.meta)
+        print("swarmdata replication benchmark")
+        print("  date:      %s" % meta["date"])
+        print("  commit:    %s" % meta["commit"])
+        print("  nodes:     %d swarm nodes; writer %s, readers %s" % (meta["swarm_nodes"], writer, ", ".join(readers)))
+        print("  variant:   %s (%s)" % (opts.variant, meta.get("variant_settings", "")))
+        print("  namespace: %s (bench dir %s)" % (path, bench.dirname))
+        print("  options:   writes=%d interval=%gs bulk-mib=%d tree-files=%d timeout=%ds phases=%s" % (
+            opts.writes, opts.interval, opts.bulk_mib, opts.tree_files, opts.timeout, ",".join(opts.phases)))
+        print("  host:      %s CPUs shared by all lab nodes (and anything else running here)" % meta["host_cpus"],
+              flush=True)
+        results[opts.variant] = run_phases(bench, writer, readers, path)
+        if any("error" in r for r in results[opts.variant].values()):
+            rc = 1
+    except KeyboardInterrupt:
+        print("\ninterrupted; cleaning up", flush=True)
+        rc = 130
+    except BenchError as exc:
+        print("error: %s" % exc, flush=True)
+        rc = 2
+    finally:
+        signal.signal(signal.SIGINT, _cleaning_up)
+        signal.signal(signal.SIGTERM, _cleaning_up)
+        bench.cleanup()
+    if results:
+        print()
+        summary(meta, results)
+    if opts.json:
+        with open(opts.json, "w") as handle:
+            json.dump({"meta": meta, "results": results, "exit_code": rc}, handle, indent=2, sort_keys=True)
+        print("figures written to %s" % opts.json)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
