@@ -5,7 +5,7 @@
 from ansible_collections.swarmdata.replication.plugins.module_utils._gluster import parse_pool
 from ansible_collections.swarmdata.replication.plugins.modules import gluster_peer
 from gluster_fake import L1, L2, L3, fixture
-from gluster_fake import (  # noqa: F401 - pytest fixtures, found by their names
+from gluster_fake import (  # noqa: F401 - pytest fixtures, found by their names  # pylint: disable=unused-import
     clock_fixture, gluster_fixture,
 )
 

@@ -8,7 +8,7 @@ Create, options, heal, bricks, check mode.
 import pytest
 from ansible_collections.swarmdata.replication.plugins.modules import gluster_volume
 from gluster_fake import ARBITER, B1, B2, B3, BRICKS3, GRANULAR, L1, L2, L3, PATH, fixture, volume_calls
-from gluster_fake import (  # noqa: F401 - pytest fixtures, found by their names
+from gluster_fake import (  # noqa: F401 - pytest fixtures, found by their names  # pylint: disable=unused-import
     clock_fixture, gluster_fixture, lab_fixture, pool3_fixture, warnings_fixture,
 )
 

@@ -9,7 +9,7 @@ from ansible_collections.swarmdata.replication.plugins.module_utils._gluster imp
 )
 from ansible_collections.swarmdata.replication.plugins.modules import gluster_volume_info
 from gluster_fake import B1, B2, B3, BRICKS3, L2, L3, LOCAL_UUID, fixture, volume_calls
-from gluster_fake import (  # noqa: F401 - pytest fixtures, found by their names
+from gluster_fake import (  # noqa: F401 - pytest fixtures, found by their names  # pylint: disable=unused-import
     clock_fixture, gluster_fixture, lab_fixture, pool3_fixture,
 )
 
