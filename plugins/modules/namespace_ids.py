@@ -30,10 +30,20 @@ options:
     type: list
     elements: str
     required: true
+  found:
+    description:
+      - Per namespace, the identities the nodes' markers hold already (the C(found) that
+        M(swarmdata.replication.node_dirs) returns).
+      - For a namespace the cluster has no identity for, one identity found is adopted (a swarm formed anew, e.g.
+        after its only manager was reinstalled, keeps the identity its copies carry, so an empty copy stays
+        refused); two different ones fail, naming them; none makes a new one.
+    type: dict
+    default: {}
   state:
-    description: Whether the identities exist.
+    description:
+      - Whether the identities exist. V(query) only reads (null for a namespace the cluster does not know).
     type: str
-    choices: [present, absent]
+    choices: [present, absent, query]
     default: present
 """
 
@@ -54,8 +64,14 @@ ids:
   returned: always
   type: dict
   sample: {"wiki": "8a1c0f0e-3d0f-4a52-9c1e-5b7a2b9e4d11"}
+adopted:
+  description: Namespaces whose identity was taken from the markers the nodes hold (no marker is written for them).
+  returned: always
+  type: list
+  elements: str
+  sample: []
 created:
-  description: Namespaces the cluster did not know before this run (their markers may be written now).
+  description: Namespaces the cluster did not know before this run, given a new identity (markers are written now).
   returned: always
   type: list
   elements: str
@@ -93,6 +109,25 @@ class NamespaceIds(object):
         self.label_namespace = self.prefix + ".namespace"
         self.label_id = self.prefix + ".namespace-id"
 
+    def adoptable(self, name, found):
+        """The one identity the nodes' markers hold for ``name``, or None; fails on two different ones."""
+        if isinstance(found, str):
+            found = [found]
+        distinct = sorted(set(str(f).strip() for f in found if f))
+        if len(distinct) > 1:
+            self.module.fail_json(
+                msg="the nodes hold %d different identities for namespace %r (%s) and the cluster has none: copies "
+                    "from different clusters? Nothing was changed. Keep the copy you want, remove the other copies' "
+                    "marker files, and run again" % (len(distinct), name, ", ".join(distinct)))
+        if distinct:
+            try:
+                uuid.UUID(distinct[0])
+            except ValueError:
+                self.module.fail_json(msg="a node's marker for namespace %r holds %r, not an identity; nothing was "
+                                          "changed. Remove that marker file and run again" % (name, distinct[0][:64]))
+            return distinct[0]
+        return None
+
     def run(self):
         params = self.module.params
         try:
@@ -102,7 +137,7 @@ class NamespaceIds(object):
         client = docker_client(self.module)
         require_swarm_manager(self.module, client)
         changed = False
-        ids, created = {}, []
+        ids, created, adopted = {}, [], []
         before, after = {}, {}
         for name in names:
             config_name = namespace_config_name(self.prefix, name)
@@ -124,12 +159,16 @@ class NamespaceIds(object):
             if config is not None:
                 ids[name] = after[name] = labels[self.label_id]
                 continue
-            changed = True
-            created.append(name)
-            if self.module.check_mode:
+            if params["state"] == "query":
                 ids[name] = after[name] = None
                 continue
-            ident = str(uuid.uuid4())
+            ident = self.adoptable(name, params["found"].get(name) or [])
+            changed = True
+            (adopted if ident else created).append(name)
+            if self.module.check_mode:
+                ids[name] = after[name] = ident
+                continue
+            ident = ident or str(uuid.uuid4())
             try:
                 client.configs.create(name=config_name, data=(ident + "\n").encode("ascii"),
                                       labels={self.label_namespace: name, self.label_id: ident})
@@ -137,7 +176,7 @@ class NamespaceIds(object):
                 self.module.fail_json(msg="cannot create Swarm config %r: %s" % (config_name, exc),
                                       exception=traceback.format_exc())
             ids[name] = after[name] = ident
-        result = dict(changed=changed, ids=ids, created=created)
+        result = dict(changed=changed, ids=ids, created=created, adopted=adopted)
         if self.module._diff:
             result["diff"] = {"before": before, "after": after}
         return result
@@ -147,7 +186,8 @@ def main():
     argument_spec = dict(DOCKER_COMMON_ARGS)
     argument_spec.update(
         names=dict(type="list", elements="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        found=dict(type="dict", default={}),
+        state=dict(type="str", choices=["present", "absent", "query"], default="present"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     module.exit_json(**NamespaceIds(module).run())

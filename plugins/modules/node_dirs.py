@@ -130,6 +130,14 @@ has:
   returned: always
   type: dict
   sample: {"wiki": true}
+found:
+  description:
+    - The content of each named namespace's marker before the run (null where there is none), when O(marker) is
+      given. C(site.yml) reads it on every node before the cluster gives a namespace an identity, so a swarm
+      formed anew adopts the identity its copies already carry instead of making a new one.
+  returned: when O(marker) is given
+  type: dict
+  sample: {"wiki": "8a1c0f0e-3d0f-4a52-9c1e-5b7a2b9e4d11"}
 markers:
   description:
     - State of each named namespace's marker after the run, when O(marker) and O(identity) are given.
@@ -231,12 +239,18 @@ class NamespaceDirs(object):
             self.diff["before"][path] = before
             self.diff["after"][path] = after
 
-    def marker_state(self, name):
+    def read_marker(self, name):
+        """The marker's content, or None where there is none (or it is not a readable file)."""
         path = os.path.join(self.path(name), self.marker)
         try:
-            with open(path) as handle:
-                found = handle.read().strip()
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                return handle.read(4096).strip()
         except (OSError, IOError):
+            return None
+
+    def marker_state(self, name):
+        found = self.read_marker(name)
+        if found is None:
             return "missing"
         return "ok" if found == self.params["identity"] else "mismatch"
 
@@ -299,6 +313,7 @@ class NamespaceDirs(object):
 
     def run(self):
         state = self.params["state"]
+        found = dict((n, self.read_marker(n)) for n in self.names) if self.marker else None
         if state != "query" and not self.names:
             self.module.fail_json(msg="name is required when state is %s" % state)
         if state == "present":
@@ -306,6 +321,8 @@ class NamespaceDirs(object):
         elif state == "absent":
             self.absent()
         result = dict(changed=self.changed, paths=self.paths(), has=self.has(), namespaces=self.listing())
+        if found is not None:
+            result["found"] = found
         if self.marker and self.params["identity"]:
             for name in self.names:
                 self.markers.setdefault(name, self.marker_state(name))

@@ -45,7 +45,7 @@ options:
     type: int
     default: 180
   interval:
-    description: Seconds between reads.
+    description: Seconds between reads. Every service must be converged in two reads in a row.
     type: float
     default: 2
 """
@@ -104,7 +104,8 @@ from ansible_collections.swarmdata.replication.plugins.module_utils._docker impo
 )
 
 STACK_LABEL = "com.docker.stack.namespace"
-UPDATE_DONE = (None, "", "completed", "rollback_completed", "paused", "rollback_paused")
+# A paused update (Docker's default reaction to a failed one) or a rollback is not a converged service.
+UPDATE_DONE = (None, "", "completed")
 
 
 def service_state(service, tasks):
@@ -120,9 +121,14 @@ def service_state(service, tasks):
     errors = sorted((t for t in tasks if (t.get("Status") or {}).get("Err")),
                     key=lambda t: (t.get("Status") or {}).get("Timestamp") or t.get("UpdatedAt") or "")
     states = sorted(set((t.get("Status") or {}).get("State") or "unknown" for t in wanted))
-    updating = (attrs.get("UpdateStatus") or {}).get("State") not in UPDATE_DONE
-    return {"desired": desired, "running": running, "updating": updating,
-            "last_error": errors[-1]["Status"]["Err"] if errors else None, "states": states}
+    update = attrs.get("UpdateStatus") or {}
+    updating = update.get("State") not in UPDATE_DONE
+    last_error = errors[-1]["Status"]["Err"] if errors else None
+    if updating and update.get("Message"):
+        last_error = "%s (update %s: %s)" % (last_error, update.get("State"), update["Message"]) if last_error \
+            else "update %s: %s" % (update.get("State"), update["Message"])
+    return {"desired": desired, "running": running, "updating": updating, "last_error": last_error,
+            "states": states}
 
 
 def converged(state):
@@ -167,6 +173,9 @@ def main():
     require_swarm_manager(module, client)
     started = time.time()
     deadline = started + max(0, module.params["timeout"])
+    # Converged in two reads in a row: right after a deploy the updater may not have begun, and a task that
+    # crash-loops can be running at one instant.
+    streak = 0
     while True:
         try:
             states = read(client, module.params["stack"], module.params["services"], module.params["expected_tasks"])
@@ -175,7 +184,8 @@ def main():
         pending = [n for n, s in states.items() if s is None or not converged(s)]
         if not states:
             pending = [None]
-        if not pending or module.check_mode or time.time() >= deadline:
+        streak = 0 if pending else streak + 1
+        if streak >= 2 or module.check_mode or time.time() >= deadline:
             break
         time.sleep(module.params["interval"])
     result = dict(changed=False, converged=not pending, waited=round(time.time() - started, 1),

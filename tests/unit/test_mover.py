@@ -38,11 +38,19 @@ def test_lua_string_escapes_quotes_and_backslashes(mover):
     assert mover.lua_string('a"b\\c') == '"a\\"b\\\\c"'
 
 
-def test_rsync_wrapper_records_success_bytes_and_metrics(mover, tmp_path, monkeypatch):
+@pytest.fixture
+def unguarded(mover, tmp_path, monkeypatch):
+    """The wrapper's sources under a temporary /data, every namespace accepted by the guard."""
+    monkeypatch.setattr(mover, "DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(mover, "check_namespace", lambda ns, **kwargs: None)
+    return tmp_path / "data"
+
+
+def test_rsync_wrapper_records_success_bytes_and_metrics(mover, unguarded, tmp_path, monkeypatch):
     if not shutil.which("rsync"):
         pytest.skip("rsync is not installed")
-    src = tmp_path / "src"
-    src.mkdir()
+    src = unguarded / "wiki"
+    src.mkdir(parents=True)
     (src / "f").write_bytes(b"x" * 5000)
     dest = tmp_path / "recv-node2:wiki"  # a local path that reads like the wrapper's remote target
     monkeypatch.chdir(tmp_path)
@@ -59,21 +67,22 @@ def test_rsync_wrapper_records_success_bytes_and_metrics(mover, tmp_path, monkey
     assert "# TYPE swarmdata_bind_bytes_sent_total counter" in metrics
 
 
-def test_rsync_wrapper_counts_a_failure_without_touching_last_success(mover, tmp_path, monkeypatch):
+def test_rsync_wrapper_counts_a_failure_without_touching_last_success(mover, unguarded, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MOVER_REPLICAS", "recv-node2=node2 recv-node3=node3")
     monkeypatch.setattr(mover.subprocess, "run", _local_rsync(mover.subprocess.run))
-    assert mover.rsync_wrapper(["-a", str(tmp_path / "missing") + "/", "recv-node3:db/"]) != 0
+    assert mover.rsync_wrapper(["-a", str(unguarded / "db") + "/", "recv-node3:db/"]) != 0
     entry = json.loads((tmp_path / "state" / "bind" / "node3" / "db.json").read_text())
     assert entry["errors_total"] == 1 and entry["last_success"] is None
 
 
-def test_status_is_recorded_under_the_inventory_hostname_not_the_service_name(mover, tmp_path, monkeypatch):
+def test_status_is_recorded_under_the_inventory_hostname_not_the_service_name(mover, unguarded, tmp_path,
+                                                                              monkeypatch):
     # A host whose name is not service-safe: its receiver is recv-node2-example-com.
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MOVER_REPLICAS", "recv-node2-example-com=node2.example.com")
     monkeypatch.setattr(mover.subprocess, "run", _local_rsync(mover.subprocess.run))
-    mover.rsync_wrapper(["-a", str(tmp_path / "missing") + "/", "recv-node2-example-com:db/"])
+    mover.rsync_wrapper(["-a", str(unguarded / "db") + "/", "recv-node2-example-com:db/"])
     assert (tmp_path / "state" / "bind" / "node2.example.com" / "db.json").is_file()
     assert 'replica="node2.example.com"' in (tmp_path / "state" / "bind" / "metrics.prom").read_text()
 
@@ -154,3 +163,41 @@ def test_guard_row():
     assert guard_row({"namespace": "wiki", "node": "n1", "refused": False}).endswith(" ok")
     line = guard_row({"namespace": "wiki", "node": "n1", "refused": True, "reason": "its marker is missing"})
     assert "REFUSED: its marker is missing" in line and "wiki" in line and "n1" in line
+
+
+def test_a_marker_that_is_not_utf8_is_refused_not_a_crash(mover, data):
+    (data / "wiki" / ".swarmdata-id").write_bytes(b"\xff\xfe garbage")
+    assert "holds identity" in mover.check_namespace("wiki", data=str(data))
+
+
+def test_the_wrapper_refuses_a_transfer_it_cannot_check(mover, monkeypatch):
+    calls = []
+    monkeypatch.setattr(mover.subprocess, "run", lambda *a, **k: calls.append(a))
+    for args in (["-a", "/data//wiki/", "recv-n2:wiki/"], ["-a", "/data/wiki/", "recv-n2:db/"], ["recv-n2:wiki/"]):
+        assert mover.rsync_wrapper(list(args)) == mover.REFUSED_CODE
+    assert calls == []
+
+
+def test_the_wrapper_drops_lsyncds_ignore_errors(mover, data, monkeypatch, tmp_path):
+    seen = []
+
+    class Done(object):
+        returncode = 0
+        stdout = ""
+
+    monkeypatch.setattr(mover, "DATA", str(data))
+    monkeypatch.setattr(mover.subprocess, "run", lambda cmd, **k: seen.append(cmd) or Done())
+    (tmp_path / "state" / "bind").mkdir(parents=True, exist_ok=True)
+    rc = mover.rsync_wrapper(["-a", "--delete", "--ignore-errors", "%s/wiki/" % data, "recv-n2:wiki/"])
+    assert rc == 0 and seen and "--ignore-errors" not in seen[0] and "--delete" in seen[0]
+
+
+def test_guard_pass_reports_the_namespace_that_changed(mover, data, monkeypatch, tmp_path):
+    monkeypatch.setattr(mover, "DATA", str(data))
+    (tmp_path / "state" / "bind").mkdir(parents=True, exist_ok=True)
+    states = {"wiki": None}
+    seen = {"wiki": mover.namespace_fs("wiki")}
+    assert mover.guard_pass(["wiki"], states, seen) is None
+    (data / "wiki" / ".swarmdata-id").unlink()
+    assert mover.guard_pass(["wiki"], states, seen) == "wiki"
+    assert states["wiki"] and "missing" in states["wiki"]

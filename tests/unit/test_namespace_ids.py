@@ -77,3 +77,33 @@ def test_absent_removes(run_module, configs):
 def test_bad_name(run_module, configs):
     result = run(run_module, names=["../x"]).result
     assert result["failed"] and "names" in result["msg"]
+
+
+ADOPT = "8a1c0f0e-3d0f-4a52-9c1e-5b7a2b9e4d11"
+
+
+def test_a_new_swarm_adopts_the_identity_the_copies_hold(run_module, configs):
+    result = run(run_module, names=["wiki"], found={"wiki": [ADOPT, ADOPT]}).result
+    assert result["ids"] == {"wiki": ADOPT} and result["adopted"] == ["wiki"] and result["created"] == []
+    assert configs["swarmdata-ns-wiki"].attrs["Spec"]["Labels"]["swarmdata.namespace-id"] == ADOPT
+
+
+def test_two_different_identities_found_change_nothing(run_module, configs):
+    result = run(run_module, names=["wiki"], found={"wiki": [ADOPT, "00000000-0000-4000-8000-000000000000"]}).result
+    assert result["failed"] and "2 different identities" in result["msg"] and configs == {}
+
+
+def test_a_found_marker_that_is_no_identity_changes_nothing(run_module, configs):
+    result = run(run_module, names=["wiki"], found={"wiki": ["garbage"]}).result
+    assert result["failed"] and "not an identity" in result["msg"] and configs == {}
+
+
+def test_found_markers_do_not_replace_an_existing_identity(run_module, configs):
+    first = run(run_module, names=["wiki"]).result["ids"]["wiki"]
+    again = run(run_module, names=["wiki"], found={"wiki": [ADOPT]}).result
+    assert again["ids"]["wiki"] == first and again["changed"] is False
+
+
+def test_query_only_reads(run_module, configs):
+    result = run(run_module, names=["wiki"], state="query").result
+    assert result["changed"] is False and result["ids"] == {"wiki": None} and configs == {}

@@ -105,3 +105,11 @@ def test_marker_path_must_stay_inside_the_namespace(dirs, bad):
 def test_identity_needs_one_name(dirs):
     run = dirs(name=["wiki", "db"])
     assert run.failed and "exactly one name" in run.result["msg"]
+
+
+def test_query_returns_what_the_markers_hold_before_the_run(dirs, root):
+    dirs(marker_write="missing")
+    run = dirs(state="query", identity=None)
+    assert run.result["changed"] is False and run.result["found"] == {"wiki": ID}
+    marker(root).unlink()
+    assert dirs(state="query", identity=None).result["found"] == {"wiki": None}

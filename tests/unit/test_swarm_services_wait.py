@@ -80,3 +80,16 @@ def test_a_global_service_waits_for_the_expected_task_count(run_module, swarm_cl
     half = FakeService("st_syncthing", {"Global": {}}, [task(), task()])
     result = run(run_module, swarm_client, [half], services=["syncthing"], expected_tasks={"syncthing": 3}).result
     assert result["failed"] and "2/3 tasks running" in result["msg"]
+
+
+def test_a_paused_update_is_not_converged_and_says_why():
+    svc = FakeService("x", {"Replicated": {"Replicas": 1}}, [task()],
+                      {"State": "paused", "Message": "update paused due to failure"})
+    s = m.service_state(svc, [task()])
+    assert not m.converged(s) and "update paused due to failure" in m.why("st_x", s)
+
+
+def test_two_converged_reads_in_a_row(run_module, swarm_client):
+    ok = FakeService("st_sender", {"Replicated": {"Replicas": 1}}, [task()])
+    result = run(run_module, swarm_client, [ok], services=["sender"], timeout=30).result
+    assert result["converged"] is True and swarm_client.services.list.call_count == 2

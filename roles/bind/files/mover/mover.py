@@ -104,16 +104,17 @@ def namespace_ids():
     return dict(p.split("=", 1) for p in os.environ.get("MOVER_NAMESPACE_IDS", "").split() if "=" in p)
 
 
-def check_namespace(ns, ids=None, data=DATA):
+def check_namespace(ns, ids=None, data=None):
     """None if the primary's copy of ``ns`` may be the source of a sync, else why not."""
     ids = namespace_ids() if ids is None else ids
+    data = DATA if data is None else data
     expected = ids.get(ns)
     marker = os.path.join(data, ns, os.environ.get("MOVER_MARKER", ".swarmdata-id"))
     if not expected:
         return "the cluster holds no identity for it (run site.yml)"
     try:
-        with open(marker) as handle:
-            found = handle.read().strip()
+        with open(marker, encoding="utf-8", errors="replace") as handle:
+            found = handle.read(4096).strip()
     except (OSError, IOError) as exc:
         if not os.path.isdir(os.path.join(data, ns)):
             return "its directory is missing"
@@ -157,20 +158,32 @@ def guard_loop(namespaces, states, stop):
     seen = dict((ns, namespace_fs(ns)) for ns in namespaces)
     while True:
         time.sleep(GUARD_INTERVAL)
-        for ns in namespaces:
-            reason = check_namespace(ns)
-            if reason != states[ns] or namespace_fs(ns) != seen[ns]:
-                if reason is None:
-                    log("namespace %s on %s is back (marker and identity match); restarting to resume with a full "
-                        "sync" % (ns, os.environ.get("MOVER_NODE", "the primary")))
-                elif states[ns] is None:
-                    log(refusal_message(ns, reason))
-                    states[ns] = reason
-                    write_guard(states)
-                else:
-                    log("namespace %s: its filesystem changed; restarting to watch it afresh" % ns)
-                stop(ns)
-                return
+        try:
+            changed = guard_pass(namespaces, states, seen)
+        except Exception as exc:  # pylint: disable=broad-except  # never leave the sender unwatched
+            log("the namespace guard failed (%s); restarting to watch afresh" % exc)
+            changed = "guard"
+        if changed:
+            stop(changed)
+            return
+
+
+def guard_pass(namespaces, states, seen):
+    """The namespace whose state changed since the sender started, or None."""
+    for ns in namespaces:
+        reason = check_namespace(ns)
+        if reason != states[ns] or namespace_fs(ns) != seen[ns]:
+            if reason is None:
+                log("namespace %s on %s is back (marker and identity match); restarting to resume with a full "
+                    "sync" % (ns, os.environ.get("MOVER_NODE", "the primary")))
+            elif states[ns] is None:
+                log(refusal_message(ns, reason))
+                states[ns] = reason
+                write_guard(states)
+            else:
+                log("namespace %s: its filesystem changed; restarting to watch it afresh" % ns)
+            return ns
+    return None
 
 
 # ---------------------------------------------------------------- sender
@@ -350,9 +363,18 @@ def write_metrics():
 
 
 def rsync_wrapper(args):
+    # lsyncd adds --ignore-errors to its deleting passes: with it, an I/O error on the source (a failing disk)
+    # would still delete on the replicas. Without it rsync skips the deletions when it meets I/O errors.
+    args = [a for a in args if a != "--ignore-errors"]
     target = args[-1] if args else ""
     m = re.match(r"^([^:/]+):([^/]+)/?$", target)
     source = re.match(r"^%s/([^/]+)/?$" % re.escape(DATA), args[-2] if len(args) > 1 else "")
+    if m and (not source or source.group(1) != m.group(2).rstrip("/")):
+        # Every transfer to a replica goes from /data/<ns>/ to <receiver>:<ns>/; anything else is not checked,
+        # so it is not sent.
+        log("REFUSED a transfer to %s from %s: not /data/<namespace>/ to the same namespace"
+            % (target, args[-2] if len(args) > 1 else "nothing"))
+        return REFUSED_CODE
     lock = None
     if m:
         # One transfer at a time per replica and namespace: a full pass (the reconcile) with --delete and a live
