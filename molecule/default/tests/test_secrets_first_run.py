@@ -13,6 +13,8 @@ testinfra_hosts = RUNNER.get_hosts("swarm_managers")[:1]
 
 
 def test_first_run_on_a_fresh_swarm_prints_no_join_token_and_no_key(host):
+    # The namespaces' identity before the swarm is lost: the new swarm must adopt it from the markers.
+    marker = host.check_output("cat /opt/swarmdata/namespaces/wiki/.swarmdata-id")
     for name in RUNNER.get_hosts("all"):
         RUNNER.get_host(name).run("docker swarm leave --force")
     cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
@@ -21,6 +23,9 @@ def test_first_run_on_a_fresh_swarm_prints_no_join_token_and_no_key(host):
                           text=True, timeout=900, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
+    adopted = host.check_output("docker config inspect --format '{{index .Spec.Labels \"swarmdata.namespace-id\"}}' "
+                                "swarmdata-ns-wiki")
+    assert adopted == marker, "the new swarm made a new identity instead of adopting the markers' one"
     assert "New Swarm cluster created" not in out  # the init result (it carries the tokens) stays hidden
     tokens = [host.check_output("docker swarm join-token -q %s" % kind) for kind in ("worker", "manager")]
     assert all(t.startswith("SWMTKN-") for t in tokens)
