@@ -48,6 +48,15 @@ def docker_client(module):
     return client
 
 
+def find_by_name(collection, name):
+    """The object of a Swarm collection (``client.secrets``, ``client.configs``) called exactly ``name``, or None.
+
+    The API's name filter also matches prefixes, so the name is compared again here.
+    """
+    found = [o for o in collection.list(filters={"name": name}) if o.name == name]
+    return found[0] if found else None
+
+
 def require_swarm_manager(module, client):
     """Fail unless the engine is an active Swarm manager (labels and secrets live there)."""
     info = client.info()

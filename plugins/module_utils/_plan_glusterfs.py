@@ -15,7 +15,13 @@ import posixpath
 
 from ansible_collections.swarmdata.replication.plugins.module_utils._gluster import brick_layout
 from ansible_collections.swarmdata.replication.plugins.module_utils._inputs import TopologyError
-from ansible_collections.swarmdata.replication.plugins.module_utils._plan_p2p import check_addresses
+# Every host an equal peer, as in p2p: the same roles, peers and (no) receivers.
+from ansible_collections.swarmdata.replication.plugins.module_utils._plan_p2p import (  # noqa: F401  # pylint: disable=unused-import
+    check_addresses,
+    node_role,
+    peers,
+    receiver,
+)
 
 MARKER = ".swarmdata-id"
 HAS_PRIMARY = False
@@ -24,18 +30,6 @@ HAS_PRIMARY = False
 def check(ctx):
     check_addresses(ctx, "glusterfs")
     _gluster_layout(len(ctx["hosts"]), ctx["replica_count"])
-    return None
-
-
-def node_role(host, ctx):
-    return "peer"
-
-
-def peers(host, ctx):
-    return [h for h in ctx["hosts"] if h != host]
-
-
-def receiver(host, ctx):
     return None
 
 

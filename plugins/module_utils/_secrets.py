@@ -20,7 +20,7 @@ __metaclass__ = type
 
 import traceback
 
-from ansible_collections.swarmdata.replication.plugins.module_utils._docker import APIError
+from ansible_collections.swarmdata.replication.plugins.module_utils._docker import APIError, find_by_name
 from ansible_collections.swarmdata.replication.plugins.module_utils._topology import SECRET_NAME_RE
 
 NAME_RULE = "must be 1-64 characters of [A-Za-z0-9_.-]"
@@ -42,9 +42,8 @@ def name_error(entries):
 
 
 def find_secret(client, name):
-    """The Swarm secret called exactly ``name``, or None (the API's name filter also matches prefixes)."""
-    found = [s for s in client.secrets.list(filters={"name": name}) if s.name == name]
-    return found[0] if found else None
+    """The Swarm secret called exactly ``name``, or None."""
+    return find_by_name(client.secrets, name)
 
 
 def secret_labels(secret):

@@ -87,6 +87,7 @@ from ansible_collections.swarmdata.replication.plugins.module_utils._docker impo
     DOCKER_COMMON_ARGS,
     APIError,
     docker_client,
+    find_by_name,
     require_swarm_manager,
 )
 from ansible_collections.swarmdata.replication.plugins.module_utils._topology import (
@@ -94,12 +95,6 @@ from ansible_collections.swarmdata.replication.plugins.module_utils._topology im
     namespace_config_name,
     validate_namespace_name,
 )
-
-
-def find_config(client, name):
-    """The Swarm config called exactly ``name``, or None (the API's name filter also matches prefixes)."""
-    found = [c for c in client.configs.list(filters={"name": name}) if c.name == name]
-    return found[0] if found else None
 
 
 class NamespaceIds(object):
@@ -141,7 +136,7 @@ class NamespaceIds(object):
         before, after = {}, {}
         for name in names:
             config_name = namespace_config_name(self.prefix, name)
-            config = find_config(client, config_name)
+            config = find_by_name(client.configs, config_name)
             labels = (config.attrs.get("Spec", {}).get("Labels") or {}) if config else {}
             if config is not None and (labels.get(self.label_namespace) != name or not labels.get(self.label_id)):
                 self.module.fail_json(
