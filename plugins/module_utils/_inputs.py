@@ -17,7 +17,7 @@ import posixpath
 import re
 
 CRITICALITIES = ("critical", "high", "medium", "low")
-NAMESPACE_KEYS = ("name", "criticality", "owner", "group", "mode")
+NAMESPACE_KEYS = ("name", "criticality", "owner", "group", "mode", "primary", "snapshots")
 NAMESPACE_MAX_LEN = 63
 # Always used with fullmatch: '$' would also match before a trailing newline.
 NAMESPACE_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -214,7 +214,7 @@ def normalize_namespace(item, index, root):
         raise TopologyError("%s.mode must be an octal string like '0750', got %r" % (variable, mode))
     if len(mode) == 3:
         mode = "0" + mode
-    return {
+    normalized = {
         "name": name,
         "criticality": criticality,
         "owner": owner,
@@ -222,6 +222,11 @@ def normalize_namespace(item, index, root):
         "mode": mode,
         "path": posixpath.join(root, "namespaces", name),
     }
+    # Variant-specific keys (bind: primary, snapshots) are checked by the variant's plan module.
+    for key in ("primary", "snapshots"):
+        if key in item:
+            normalized[key] = item[key]
+    return normalized
 
 
 def hosts_of(groups, name, variable):

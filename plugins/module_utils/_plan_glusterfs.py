@@ -18,6 +18,7 @@ from ansible_collections.swarmdata.replication.plugins.module_utils._inputs impo
 # Every host an equal peer, as in p2p: the same roles, peers and (no) receivers.
 from ansible_collections.swarmdata.replication.plugins.module_utils._plan_p2p import (  # noqa: F401  # pylint: disable=unused-import
     check_addresses,
+    node_labels,
     node_role,
     peers,
     receiver,

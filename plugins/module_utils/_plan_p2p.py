@@ -62,6 +62,11 @@ def secrets(ctx):
     }
 
 
+def node_labels(host, ctx):
+    """No per-namespace labels: every node holds every namespace alike."""
+    return {}
+
+
 def extra_dirs(root):
     return [{"path": posixpath.join(root, "state", "syncthing"), "owner": "root", "group": "root", "mode": "0700"}]
 

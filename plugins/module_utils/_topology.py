@@ -107,6 +107,10 @@ def _namespaces(namespaces, root, variant, label_prefix):
     for ns in normalized:
         ns["marker"] = posixpath.join(ns["path"], MARKERS[variant])
         ns["identity_config"] = namespace_config_name(label_prefix, ns["name"])
+        for key in ("primary", "snapshots"):
+            if key in ns and variant != "bind":
+                raise TopologyError("replication_namespaces: namespace %r sets %r, which applies to variant 'bind' "
+                                    "only, not %r" % (ns["name"], key, variant))
         if ns["name"] in seen:
             raise TopologyError("replication_namespaces: namespace %r is listed more than once" % ns["name"])
         seen.add(ns["name"])
@@ -144,7 +148,8 @@ def build_plan(
 
     addresses = dict((h, (addresses or {}).get(h) or h) for h in hosts)
     ctx = {"hosts": hosts, "managers": managers, "primary": primary, "root": root, "label_prefix": label_prefix,
-           "addresses": addresses, "replica_count": replica_count, "group_names": (managers_group, workers_group)}
+           "addresses": addresses, "namespaces": normalized, "replica_count": replica_count,
+           "group_names": (managers_group, workers_group)}
     if impl.HAS_PRIMARY:
         ctx["primary"] = primary = impl.check(ctx)
     else:
@@ -185,12 +190,12 @@ def build_plan(
             "constraints": ["node.labels.%s == %s" % (label("host"), host)] + constraints[role],
             "swarm_role": "manager" if host in managers else "worker",
             "address": addresses[host],
-            "labels": {
+            "labels": dict({
                 role_label: role,
                 label("member"): "true",
                 label("variant"): variant,
                 label("host"): host,
-            },
+            }, **impl.node_labels(host, ctx)),
             "peers": impl.peers(host, ctx),
             "directories": list(base_dirs),
             "namespace_dirs": [ns["path"] for ns in normalized] if impl.holds_namespaces() else [],

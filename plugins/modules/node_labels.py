@@ -110,6 +110,10 @@ class NodeLabels(object):
         for node in swarm_nodes:
             by_key[node.id] = node
             by_key[node.attrs["Description"]["Hostname"]] = node
+            # The inventory name the collection labelled the node with (a node's hostname may differ from it).
+            host_label = (node.attrs.get("Spec", {}).get("Labels") or {}).get(self.prefix + ".host")
+            if host_label:
+                by_key.setdefault(host_label, node)
         wanted = {}
         for i, entry in enumerate(self.module.params["nodes"]):
             labels = dict((str(k), str(v)) for k, v in (entry.get("labels") or {}).items())

@@ -5,11 +5,14 @@ import importlib.machinery
 import importlib.util
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 MOVER = Path(__file__).resolve().parents[2] / "roles" / "bind" / "files" / "mover" / "mover.py"
+sys.path.insert(0, str(MOVER.parent))  # mover.py imports its siblings fence.py and snapshots.py
+sys.dont_write_bytecode = True  # no __pycache__ in the image's build files
 
 
 @pytest.fixture

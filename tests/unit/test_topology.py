@@ -87,7 +87,7 @@ BAD_INPUTS = [
      ["replication_namespaces", "namespace 'wiki' is listed more than once"]),
     ("ns-unknown-key", {"namespaces": [{"name": "wiki", "size": "1G"}]},
      ["replication_namespaces[0]", "has unknown key(s) size",
-      "allowed keys are name, criticality, owner, group, mode"]),
+      "allowed keys are name, criticality, owner, group, mode, primary, snapshots"]),
     ("ns-no-name", {"namespaces": [{"mode": "0750"}]},
      ["replication_namespaces[0]", "has no 'name'"]),
     ("ns-not-a-list", {"namespaces": "wiki"},
@@ -341,6 +341,8 @@ def test_bind_plan_labels():
         "swarmdata.member": "true",
         "swarmdata.variant": "bind",
         "swarmdata.host": "node1",
+        # The namespace's primary carries its per-namespace label (what an application's placement follows).
+        "swarmdata.primary.wiki": "true",
     }
     assert plan["nodes"]["node3"]["labels"] == {
         "swarmdata.role": "replica",
@@ -452,6 +454,9 @@ def test_base_directories_and_namespace_dirs_for_bind():
             {"path": "/srv/sd", "owner": "root", "group": "root", "mode": "0755"},
             {"path": "/srv/sd/namespaces", "owner": "root", "group": "root", "mode": "0755"},
             {"path": "/srv/sd/state", "owner": "root", "group": "root", "mode": "0700"},
+            # Snapshots on the replicas, and what failover and failback move aside.
+            {"path": "/srv/sd/snapshots", "owner": "root", "group": "root", "mode": "0700"},
+            {"path": "/srv/sd/diverged", "owner": "root", "group": "root", "mode": "0700"},
         ]
         assert node["namespace_dirs"] == ["/srv/sd/namespaces/wiki", "/srv/sd/namespaces/db"]
     assert plan["root"] == "/srv/sd"
@@ -485,6 +490,8 @@ def test_namespace_defaults_and_path():
         "path": "/data/namespaces/wiki",
         "marker": "/data/namespaces/wiki/.swarmdata-id",
         "identity_config": "swarmdata-ns-wiki",
+        "primary": "node1",  # replication_primary, as the namespace sets none of its own
+        "snapshots": {"interval": 21600, "keep": 28},  # criticality medium: every 6 hours, a week of them
     }]
 
 
@@ -530,14 +537,16 @@ def test_label_prefix_propagates_to_labels_constraints_and_secrets():
     plan = build_plan(**plan_kwargs(label_prefix="acme.data-sync"))
     assert plan["label_prefix"] == "acme.data-sync"
     for host, node in plan["nodes"].items():
-        assert set(node["labels"]) == {
-            "acme.data-sync.role", "acme.data-sync.member", "acme.data-sync.variant", "acme.data-sync.host",
-        }
+        expected = {"acme.data-sync.role", "acme.data-sync.member", "acme.data-sync.variant", "acme.data-sync.host"}
+        if host == "node1":  # the primary of wiki
+            expected.add("acme.data-sync.primary.wiki")
+        assert set(node["labels"]) == expected
         assert node["labels"]["acme.data-sync.host"] == host
     assert plan["constraints"]["primary"] == ["node.labels.acme.data-sync.role == primary"]
     assert plan["constraints"]["member"] == ["node.labels.acme.data-sync.member == true"]
     assert all("swarmdata" not in c for cs in plan["constraints"].values() for c in cs)
     assert plan["secrets"]["mover_key"] == "acme.data-sync-mover-key"
+    assert plan["bind"]["constraints"] == {"wiki": ["node.labels.acme.data-sync.primary.wiki == true"]}
 
 
 def test_custom_group_names():
@@ -657,3 +666,166 @@ def test_lab_inventory_is_accepted_for_every_variant():
 def test_bind_accepts_an_ipv6_address():
     plan = build_plan(**plan_kwargs(addresses={"node2": "2001:db8::2"}))
     assert plan["nodes"]["node2"]["address"] == "2001:db8::2"
+
+
+# ------------------------------------------------------------------ bind: per-namespace primary and snapshots
+
+def two_primaries_plan(**overrides):
+    """wiki on replication_primary node1, db on its own primary node2, node3 a replica of both."""
+    return build_plan(**plan_kwargs(namespaces=["wiki", {"name": "db", "primary": "node2", "criticality": "critical"}],
+                                    **overrides))
+
+
+def test_each_namespace_keeps_its_own_primary_and_snapshot_policy():
+    plan = two_primaries_plan()
+    assert plan["primary"] == "node1"
+    assert [(ns["name"], ns["primary"], ns["snapshots"]) for ns in plan["namespaces"]] == [
+        ("wiki", "node1", {"interval": 21600, "keep": 28}),
+        ("db", "node2", {"interval": 900, "keep": 96}),
+    ]
+
+
+def test_namespaces_on_different_primaries_roles_and_labels():
+    plan = two_primaries_plan()
+    # A host that is the primary of any namespace has the primary role; the others are replicas.
+    roles = {h: n["role"] for h, n in plan["nodes"].items()}
+    assert roles == {"node1": "primary", "node2": "primary", "node3": "replica"}
+    assert plan["replicas"] == ["node3"]
+    per_ns = {h: sorted(k for k in n["labels"] if k.startswith("swarmdata.primary.")) for h, n in plan["nodes"].items()}
+    assert per_ns == {"node1": ["swarmdata.primary.wiki"], "node2": ["swarmdata.primary.db"], "node3": []}
+    assert plan["nodes"]["node2"]["labels"] == {
+        "swarmdata.role": "primary",
+        "swarmdata.member": "true",
+        "swarmdata.variant": "bind",
+        "swarmdata.host": "node2",
+        "swarmdata.primary.db": "true",
+    }
+    # Each namespace's constraint selects exactly its primary.
+    for ns, primary in (("wiki", "node1"), ("db", "node2")):
+        (constraint,) = plan["bind"]["constraints"][ns]
+        assert constraint == "node.labels.swarmdata.primary.%s == true" % ns
+        assert [h for h, n in plan["nodes"].items() if constraint_holds(constraint, n["labels"])] == [primary]
+
+
+def test_namespaces_on_different_primaries_bind_section():
+    bind = two_primaries_plan()["bind"]
+    assert bind["primaries"] == {"wiki": "node1", "db": "node2"}
+    assert bind["services"] == {
+        "sender": "sender",
+        "senders": {"node1": "sender", "node2": "sender-node2"},
+        # node1 and node2 are each the primary of one namespace and a replica of the other: both receive.
+        "receivers": {"node1": "recv-node1", "node2": "recv-node2", "node3": "recv-node3"},
+    }
+    assert bind["sends"] == {"node1": ["wiki"], "node2": ["db"]}
+    assert bind["targets"] == {"wiki": ["node2", "node3"], "db": ["node1", "node3"]}
+    assert bind["snapshots"] == {"wiki": {"interval": 21600, "keep": 28}, "db": {"interval": 900, "keep": 96}}
+    assert (bind["snapshot_dir"], bind["diverged_dir"]) == ("/opt/swarmdata/snapshots", "/opt/swarmdata/diverged")
+
+
+def test_namespaces_on_different_primaries_peers_receivers_and_secrets():
+    plan = two_primaries_plan()
+    assert {h: n["peers"] for h, n in plan["nodes"].items()} == {
+        "node1": ["node2", "node3"], "node2": ["node1", "node3"], "node3": ["node1", "node2"]}
+    assert {h: n["receiver"] for h, n in plan["nodes"].items()} == {
+        "node1": "recv-node1", "node2": "recv-node2", "node3": "recv-node3"}
+    assert plan["secrets"]["host_keys"] == {"node1": "swarmdata-hostkey-node1", "node2": "swarmdata-hostkey-node2",
+                                            "node3": "swarmdata-hostkey-node3"}
+
+
+def test_a_host_primary_of_every_namespace_has_no_receiver():
+    namespaces = [{"name": "wiki", "primary": "node3"}, {"name": "db", "primary": "node3"}]
+    plan = build_plan(**plan_kwargs(namespaces=namespaces))
+    bind = plan["bind"]
+    assert bind["services"]["senders"] == {"node3": "sender-node3"}
+    assert bind["services"]["receivers"] == {"node1": "recv-node1", "node2": "recv-node2"}
+    assert bind["sends"] == {"node3": ["db", "wiki"]}
+    assert bind["targets"] == {"wiki": ["node1", "node2"], "db": ["node1", "node2"]}
+    assert plan["nodes"]["node3"]["receiver"] is None
+    assert {k: v for k, v in plan["nodes"]["node3"]["labels"].items() if ".primary." in k} == {
+        "swarmdata.primary.db": "true", "swarmdata.primary.wiki": "true"}
+
+
+def test_a_namespace_primary_equal_to_the_default_changes_nothing():
+    explicit = build_plan(**plan_kwargs(namespaces=[{"name": "wiki", "primary": "node1"}]))
+    default = build_plan(**plan_kwargs(namespaces=["wiki"]))
+    assert explicit == default
+
+
+@pytest.mark.parametrize("primary", ["node9", "", 5, ["node1"]])
+def test_a_bad_namespace_primary_names_the_variable(primary):
+    namespaces = ["db", {"name": "wiki", "primary": primary}]
+    with pytest.raises(TopologyError) as exc:
+        build_plan(**plan_kwargs(namespaces=namespaces))
+    message = str(exc.value)
+    assert message.startswith("replication_namespaces[1].primary %r is not in" % (primary,))
+    assert "'swarm_managers' or 'swarm_workers'" in message and "hosts: node1, node2, node3" in message
+
+
+@pytest.mark.parametrize("snapshots, expected", [
+    ({"interval": 0}, {"interval": 0, "keep": 28}),  # no scheduled snapshots
+    ({"interval": 60}, {"interval": 60, "keep": 28}),
+    ({"keep": 1}, {"interval": 21600, "keep": 1}),
+    ({"interval": 3600, "keep": 5}, {"interval": 3600, "keep": 5}),
+    ({}, {"interval": 21600, "keep": 28}),
+])
+def test_snapshots_override_the_criticality_policy(snapshots, expected):
+    plan = build_plan(**plan_kwargs(namespaces=[{"name": "wiki", "snapshots": snapshots}]))
+    assert plan["namespaces"][0]["snapshots"] == expected
+    assert plan["bind"]["snapshots"] == {"wiki": expected}
+
+
+def test_snapshot_policy_per_criticality():
+    plan = build_plan(**plan_kwargs(namespaces=[{"name": c, "criticality": c}
+                                                for c in ("critical", "high", "medium", "low")]))
+    assert plan["bind"]["snapshots"] == {
+        "critical": {"interval": 900, "keep": 96},
+        "high": {"interval": 3600, "keep": 48},
+        "medium": {"interval": 21600, "keep": 28},
+        "low": {"interval": 86400, "keep": 14},
+    }
+
+
+def test_snapshots_override_does_not_modify_the_input():
+    kwargs = plan_kwargs(namespaces=[{"name": "wiki", "snapshots": {"keep": 3}}])
+    build_plan(**kwargs)
+    assert kwargs["namespaces"] == [{"name": "wiki", "snapshots": {"keep": 3}}]
+
+
+@pytest.mark.parametrize("snapshots, expected", [
+    ({"interval": 30}, "replication_namespaces[0].snapshots.interval must be 0 (no scheduled snapshots) or at "
+                       "least 60 seconds, got 30"),
+    ({"interval": 1}, "replication_namespaces[0].snapshots.interval must be 0"),
+    ({"interval": 59}, "at least 60 seconds, got 59"),
+    ({"interval": -1}, "replication_namespaces[0].snapshots.interval must be an integer of at least 0, got -1"),
+    ({"keep": 0}, "replication_namespaces[0].snapshots.keep must be an integer of at least 1, got 0"),
+    ({"keep": True}, "replication_namespaces[0].snapshots.keep must be an integer of at least 1, got True"),
+    ({"interval": False}, "replication_namespaces[0].snapshots.interval must be an integer of at least 0, got False"),
+    ({"interval": "3600"}, "replication_namespaces[0].snapshots.interval must be an integer of at least 0, got '3600'"),
+    ({"keep": 2.5}, "replication_namespaces[0].snapshots.keep must be an integer of at least 1, got 2.5"),
+    ({"every": 60}, "replication_namespaces[0].snapshots must be a dict with 'interval'"),
+    (True, "replication_namespaces[0].snapshots must be a dict with 'interval' (seconds, 0 for none) and/or 'keep', "
+           "got True"),
+    ([60, 3], "replication_namespaces[0].snapshots must be a dict"),
+])
+def test_bad_snapshots_override_is_refused(snapshots, expected):
+    with pytest.raises(TopologyError) as exc:
+        build_plan(**plan_kwargs(namespaces=[{"name": "wiki", "snapshots": snapshots}]))
+    assert expected in str(exc.value)
+
+
+@pytest.mark.parametrize("variant", ["glusterfs", "p2p"])
+@pytest.mark.parametrize("key, value", [("primary", "node1"), ("snapshots", {"keep": 3})])
+def test_primary_and_snapshots_apply_to_bind_only(variant, key, value):
+    with pytest.raises(TopologyError) as exc:
+        build_plan(**plan_kwargs(variant=variant, primary=None, namespaces=[{"name": "wiki", key: value}]))
+    assert str(exc.value) == ("replication_namespaces: namespace 'wiki' sets %r, which applies to variant 'bind' "
+                              "only, not %r" % (key, variant))
+
+
+@pytest.mark.parametrize("variant", ["glusterfs", "p2p"])
+def test_other_variants_have_no_per_namespace_labels_or_bind_keys(variant):
+    plan = build_plan(**plan_kwargs(variant=variant, primary=None, namespaces=["wiki"]))
+    for node in plan["nodes"].values():
+        assert not [k for k in node["labels"] if ".primary." in k]
+    assert "primary" not in plan["namespaces"][0] and "snapshots" not in plan["namespaces"][0]
+    assert not [d for d in plan["nodes"]["node1"]["directories"] if d["path"].endswith(("/snapshots", "/diverged"))]

@@ -151,8 +151,12 @@ with open("/opt/swarmdata/namespaces/media/growing.bin", "wb") as f:
 
 def test_the_mover_key_cannot_open_a_shell_or_read(lab):
     replica_svc = "recv-" + lab["replicas"][0]
+    # With the sender's own node and fence epoch, so what refuses below is rrsync's confinement, not the fence.
+    fence = in_sender(lab, "echo $MOVER_NODE:$(python3 -c 'import json, os; "
+                           "print(json.loads(os.environ[\"MOVER_FENCES\"])[\"wiki\"][\"epoch\"])')").stdout.strip()
+    assert re.match(r"^\S+:\d+$", fence), fence
     ssh = ("ssh -i /run/secrets/mover_key -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes "
-           "-o UserKnownHostsFile=/etc/mover/known_hosts -o ConnectTimeout=5")
+           "-o UserKnownHostsFile=/etc/mover/known_hosts -o ConnectTimeout=5 -o SetEnv=MOVER_FENCE=" + fence)
     shell = in_sender(lab, "%s %s id" % (ssh, replica_svc))
     assert shell.rc != 0 and "uid=" not in shell.stdout, shell.stdout + shell.stderr
     tty = in_sender(lab, "%s -tt %s /bin/sh -c id" % (ssh, replica_svc))

@@ -132,9 +132,12 @@ print(json.dumps(dict((p, json.load(open(p)).get("errors_total", 0)) for p in gl
     passes = " & ".join(
         "/usr/local/bin/mover-rsync -a --delete --numeric-ids --delay-updates -e \"$RSH\" /data/%s/ %s:%s/"
         % (ns, r, ns) for ns in ("wiki", "db", "media") for r in ["recv-" + h for h in lab["replicas"]])
+    # The pushes carry the sender's node and fence epoch, as the sender's own do (docs/failover.md).
     rsh = ("ssh -i /run/secrets/mover_key -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes "
-           "-o UserKnownHostsFile=/etc/mover/known_hosts -o BatchMode=yes")
-    script = "rm -f /tmp/passes-done; RSH=%s; %s & wait; touch /tmp/passes-done" % (shlex.quote(rsh), passes)
+           "-o UserKnownHostsFile=/etc/mover/known_hosts -o BatchMode=yes -o SetEnv=MOVER_FENCE=$MOVER_NODE:$EPOCH")
+    epoch = "python3 -c 'import json, os; print(json.loads(os.environ[\"MOVER_FENCES\"])[\"wiki\"][\"epoch\"])'"
+    script = "rm -f /tmp/passes-done; EPOCH=$(%s); RSH=\"%s\"; %s & wait; touch /tmp/passes-done" % (
+        epoch, rsh, passes)
     lab["p"].check_output("docker exec -d %s sh -c %s" % (cid, shlex.quote(script)))
     py(lab["p"], """
 import threading, time

@@ -49,6 +49,9 @@ def test_labels_come_from_the_plan(manager_host, all_hosts, group_vars):
             PREFIX + ".member": "true",
             PREFIX + ".variant": "bind",
             PREFIX + ".host": name,
+            # bind: each namespace's primary carries <prefix>.primary.<ns> (what an application's placement follows)
+            **dict(("%s.primary.%s" % (PREFIX, ns["name"] if isinstance(ns, dict) else ns), "true")
+                   for ns in group_vars["replication_namespaces"] if name == primary),
         }
 
 

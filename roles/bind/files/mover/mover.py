@@ -1,6 +1,7 @@
 """The bind variant's mover, one program with three faces.
 
-  mover receiver   on a replica: sshd that accepts only the mover key, forced to rrsync -wo /data
+  mover receiver   on a replica: sshd that accepts only the mover key, forced to `mover accept`: the namespace's
+                   fence is checked (fence.py), then rrsync -wo /data, or a snapshot is taken (snapshots.py)
   mover sender     on the primary: lsyncd (inotify, batched, one rsync per batch per replica and namespace)
                    plus a periodic full reconcile; exits if lsyncd exits so Swarm restarts it (a restart
                    begins with lsyncd's full startup sync, which is also how a watch-queue overflow is healed)
@@ -10,6 +11,9 @@
                    any transfer from a namespace whose marker is missing or carries another identity
                    (an unmounted disk, a reinstalled primary), so an empty source never becomes deletes.
 
+  mover snapshot NS   in a sender: a full pass to each replica, then a snapshot there, under the pair's lock
+  mover sync NS [RECEIVER...] / mover diff NS RECEIVER   a full pass now / what a push would delete or overwrite
+
 Configuration comes from the environment the stack sets; keys come from Swarm secrets.
 """
 
@@ -18,11 +22,15 @@ import glob
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+import fence
+import snapshots
 
 STATE = os.environ.get("MOVER_STATE_DIR", "/state")
 DATA = "/data"
@@ -73,6 +81,8 @@ PermitTTY no
 AllowTcpForwarding no
 AllowStreamLocalForwarding no
 AllowAgentForwarding no
+# The sender's node and fence epoch (docs/failover.md), which `mover accept` checks before any write.
+AcceptEnv MOVER_FENCE
 X11Forwarding no
 PermitTunnel no
 PermitUserRC no
@@ -87,15 +97,75 @@ def receiver():
     public_key = os.environ["MOVER_PUBLIC_KEY"].strip()
     if not re.match(r"^ssh-ed25519 [A-Za-z0-9+/=]+( .*)?$", public_key):
         raise SystemExit("MOVER_PUBLIC_KEY is not an ssh-ed25519 public key")
-    # restrict: no pty, no forwarding; rrsync -wo: the key can only write into /data, never read or run anything else.
-    # -no-lock: rrsync's default lock lets one push at a time per user, so the live batch, the reconcile and the
-    # other namespaces would fail each other; rsync's --delay-updates already keeps each file's update atomic.
-    write_file("/etc/mover/authorized_keys",
-               'command="/usr/bin/rrsync -wo -no-lock %s",restrict %s\n' % (DATA, public_key))
+    # restrict: no pty, no forwarding; the forced command checks the fence, then runs rrsync -wo: the key can only
+    # write into /data, never read or run anything else (see accept()).
+    write_file("/etc/mover/authorized_keys", 'command="/usr/local/bin/mover-accept",restrict %s\n' % public_key)
+    # sshd gives the forced command a bare environment: what it checks comes from this file.
+    config = dict((k, os.environ.get(k, "")) for k in RECEIVER_ENV)
+    write_file(RECEIVER_CONFIG, json.dumps(config, sort_keys=True), 0o600)
     write_file("/etc/ssh/sshd_mover_config", SSHD_CONFIG)
     os.makedirs("/run/sshd", exist_ok=True)
     subprocess.check_call(["/usr/sbin/sshd", "-t", "-f", "/etc/ssh/sshd_mover_config"])
     os.execv("/usr/sbin/sshd", ["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_mover_config"])
+
+
+def container_log(msg):
+    """A line in the receiver's container log (sshd's child has no stderr of its own there)."""
+    try:
+        with open("/proc/1/fd/2", "w") as handle:
+            handle.write("mover: %s\n" % msg)
+    except OSError:
+        pass
+
+
+RECEIVER_CONFIG = "/etc/mover/receiver.json"
+RECEIVER_ENV = ("MOVER_NODE", "MOVER_FENCES", "MOVER_SNAPSHOT_KEEP")
+
+
+def accept():
+    """The receiver's forced command: check the push against the namespace's fence, then hand it to rrsync.
+
+    -no-lock: rrsync's default lock lets one push at a time per user, so the live batch, the reconcile and the
+    other namespaces would fail each other; rsync's --delay-updates already keeps each file's update atomic.
+    """
+    try:
+        with open(RECEIVER_CONFIG) as handle:
+            os.environ.update(json.load(handle))
+    except (OSError, ValueError):
+        pass  # no fence known: every push is refused below
+    command = os.environ.get("SSH_ORIGINAL_COMMAND", "")
+    me = os.environ.get("MOVER_NODE", "")
+    sender_node, epoch = fence.claim(os.environ.get("MOVER_FENCE"))
+    words = command.split()
+    if len(words) == 2 and words[0] == "mover-snapshot":
+        namespace, dry_run = words[1], False
+    else:
+        parsed = fence.parse_push(command)
+        if parsed is None:
+            container_log("REFUSED a command from %s that is not an rsync push into a namespace" % sender_node)
+            sys.stderr.write("mover: refused: not an rsync push into a namespace\n")
+            return REFUSED_CODE
+        namespace, dry_run = parsed
+    reason = fence.accepts(fence.fences().get(namespace), sender_node, epoch, me, dry_run=dry_run)
+    if reason is not None:
+        msg = "REFUSED a push into namespace %s on %s from %s: %s" % (namespace, me, sender_node, reason)
+        container_log(msg)
+        sys.stderr.write("mover: %s\n" % msg)
+        return REFUSED_CODE
+    if words[0] == "mover-snapshot":
+        keep = int(json.loads(os.environ.get("MOVER_SNAPSHOT_KEEP", "{}")).get(namespace, 1))
+        try:
+            result = snapshots.take(namespace, keep, data=DATA)
+        except (RuntimeError, OSError) as exc:
+            container_log("snapshot of %s failed: %s" % (namespace, exc))
+            sys.stderr.write("mover: snapshot of %s failed: %s\n" % (namespace, exc))
+            return 1
+        container_log("snapshot %s of %s taken (%s bytes copied, %d kept)" % (
+            result["snapshot"], namespace, result["bytes_copied"], result["count"]))
+        print(json.dumps(result, sort_keys=True))
+        return 0
+    os.execv("/usr/bin/rrsync", ["rrsync", "-wo", "-no-lock", DATA])
+    return 1
 
 
 # ---------------------------------------------------------------- namespace guard
@@ -191,7 +261,35 @@ def lua_string(value):
     return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def lsyncd_config(namespaces, replicas, delay):
+def own_fence(ns):
+    """(epoch, fence) of a namespace as this sender's stack gave it."""
+    f = fence.fences().get(ns) or {}
+    return int(f.get("epoch", 0)), f
+
+
+def rsh(ns):
+    """The ssh command of pushes of ``ns``: it carries this node and the namespace's fence epoch."""
+    return "%s -o SetEnv=MOVER_FENCE=%s:%d" % (RSH, os.environ.get("MOVER_NODE", ""), own_fence(ns)[0])
+
+
+def push_targets(ns):
+    """The receivers ``ns`` is pushed to: the stack's targets, less the hosts its fence holds off until failback."""
+    fenced = set(own_fence(ns)[1].get("fenced", []))
+    names = replica_names()
+    try:
+        targets = json.loads(os.environ.get("MOVER_TARGETS", "") or "{}").get(ns)
+    except ValueError:
+        targets = None
+    if targets is None:
+        targets = sorted(names)
+    return [r for r in targets if names.get(r, r) not in fenced]
+
+
+def lsyncd_config(namespaces, targets, delay):
+    """``targets``: {namespace: [receiver, ...]} (a plain list: the same receivers for every namespace)."""
+    if not isinstance(targets, dict):
+        targets = dict((ns, targets) for ns in namespaces)
+    pairs = sum(len(targets[ns]) for ns in namespaces)
     lines = [
         "settings {",
         "  nodaemon = true,",
@@ -199,11 +297,11 @@ def lsyncd_config(namespaces, replicas, delay):
         "  inotifyMode = %s," % lua_string("CloseWrite"),  # a file counts once it is closed, never half-written
         "  statusFile = %s," % lua_string(os.path.join(STATE, "bind", "lsyncd.status")),
         "  statusInterval = 10,",
-        "  maxProcesses = %d," % max(1, len(namespaces) * len(replicas)),
+        "  maxProcesses = %d," % max(1, pairs),
         "}",
     ]
     for ns in namespaces:
-        for replica in replicas:
+        for replica in targets[ns]:
             lines += [
                 "sync {",
                 "  default.rsync,",
@@ -217,7 +315,7 @@ def lsyncd_config(namespaces, replicas, delay):
                 "    hard_links = true,",
                 # rrsync must read the server's arguments to confine them; --protect-args would hide them.
                 "    protect_args = false,",
-                "    rsh = %s," % lua_string(RSH),
+                "    rsh = %s," % lua_string(rsh(ns)),
                 "    _extra = { %s }," % ", ".join(
                     lua_string(o) for o in ["--numeric-ids", "--delay-updates"] + privilege_opts()),
                 "  },",
@@ -226,16 +324,114 @@ def lsyncd_config(namespaces, replicas, delay):
     return "\n".join(lines) + "\n"
 
 
-def reconcile_loop(namespaces, replicas, interval):
+def full_pass_cmd(ns, receiver, extra=()):
+    return (["/usr/local/bin/mover-rsync"] + RSYNC_OPTS + privilege_opts() + list(extra)
+            + ["-e", rsh(ns), "%s/%s/" % (DATA, ns), "%s:%s/" % (receiver, ns)])
+
+
+def reconcile_loop(namespaces, targets, interval):
     while True:
         time.sleep(interval)
         for ns in namespaces:
-            for replica in replicas:
-                source, target = "%s/%s/" % (DATA, ns), "%s:%s/" % (replica, ns)
-                cmd = ["/usr/local/bin/mover-rsync"] + RSYNC_OPTS + privilege_opts() + ["-e", RSH, source, target]
-                rc = subprocess.call(cmd, stdout=subprocess.DEVNULL)
+            for replica in targets[ns]:
+                rc = subprocess.call(full_pass_cmd(ns, replica), stdout=subprocess.DEVNULL)
                 if rc not in SUCCESS_CODES:
                     log("reconcile of %s to %s failed (rsync exit %d); the next one retries" % (ns, replica, rc))
+
+
+# ---------------------------------------------------------------- snapshots, passes on demand, failback's diff
+def snapshot_policy():
+    """{namespace: {"interval": seconds (0: none), "keep": count}} from MOVER_SNAPSHOTS (JSON)."""
+    try:
+        return json.loads(os.environ.get("MOVER_SNAPSHOTS", "") or "{}")
+    except ValueError:
+        return {}
+
+
+def snapshot_state_path(host, ns):
+    return os.path.join(STATE, "bind-snapshots", host, ns + ".json")
+
+
+def snapshot_namespace(ns, receivers=None):
+    """Per replica: a full pass that starts now (so after the request), then a snapshot of what it left there,
+    both under the pair's lock, so no live batch lands between the two. Returns {host: result or error}."""
+    names = replica_names()
+    results = {}
+    for receiver in (receivers or push_targets(ns)):
+        host = names.get(receiver, receiver)
+        with pair_lock(receiver, ns):
+            rc = transfer(full_pass_cmd(ns, receiver)[1:], receiver, ns)
+            if rc not in SUCCESS_CODES:
+                results[host] = {"error": "the pass before the snapshot failed (rsync exit %d)" % rc}
+                continue
+            proc = subprocess.run(shlex.split(rsh(ns)) + [receiver, "mover-snapshot %s" % ns],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+        try:
+            result = json.loads(proc.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            results[host] = {"error": "the snapshot failed: %s" % (proc.stderr.strip()[-300:] or proc.returncode)}
+            continue
+        result["replica"] = host
+        results[host] = result
+        os.makedirs(os.path.dirname(snapshot_state_path(host, ns)), exist_ok=True)
+        write_file(snapshot_state_path(host, ns), json.dumps(result, sort_keys=True), 0o644)
+    write_metrics()
+    return results
+
+
+def snapshot_loop(namespaces):
+    """Take each namespace's scheduled snapshots (MOVER_SNAPSHOTS), checking every 15 s which are due."""
+    policy = snapshot_policy()
+    while True:
+        time.sleep(15)
+        for ns in namespaces:
+            interval = int((policy.get(ns) or {}).get("interval", 0))
+            if interval <= 0:
+                continue
+            latest = []
+            for receiver in push_targets(ns):
+                try:
+                    with open(snapshot_state_path(replica_names().get(receiver, receiver), ns)) as handle:
+                        latest.append(json.load(handle)["time"])
+                except (OSError, ValueError, KeyError):
+                    latest.append(0)
+            if latest and due(min(latest), interval, time.time()):
+                for host, result in sorted(snapshot_namespace(ns).items()):
+                    if "error" in result:
+                        log("scheduled snapshot of %s on %s: %s" % (ns, host, result["error"]))
+
+
+def due(latest, interval, now):
+    """Whether a snapshot taken at ``latest`` (0: none yet) is ``interval`` old or older at ``now``."""
+    return interval > 0 and now - latest >= interval
+
+
+def sync_now(ns, receivers=None):
+    """A full pass of ``ns`` to each receiver now (a planned switchover's final sync). Returns {host: result}."""
+    names = replica_names()
+    results = {}
+    for receiver in (receivers or push_targets(ns)):
+        rc = subprocess.call(full_pass_cmd(ns, receiver), stdout=subprocess.DEVNULL)
+        try:
+            with open(os.path.join(STATE, "bind", names.get(receiver, receiver), ns + ".json")) as handle:
+                entry = json.load(handle)
+        except (OSError, ValueError):
+            entry = {}
+        results[names.get(receiver, receiver)] = {"exit_code": rc, "bytes_sent": entry.get("last_bytes_sent"),
+                                                  "ok": rc in SUCCESS_CODES}
+    return results
+
+
+def diff(ns, receiver):
+    """What a push of ``ns`` to ``receiver`` would delete or overwrite there: a dry run, nothing is written."""
+    cmd = ["/usr/bin/rsync"] + RSYNC_OPTS + privilege_opts() + [
+        "--dry-run", "--itemize-changes", "-e", rsh(ns), "%s/%s/" % (DATA, ns), "%s:%s/" % (receiver, ns)]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+    if proc.returncode not in SUCCESS_CODES:
+        raise SystemExit("dry run of %s to %s failed (rsync exit %d): %s"
+                         % (ns, receiver, proc.returncode, proc.stderr.strip()[-400:]))
+    return {"namespace": ns, "receiver": receiver, "paths": snapshots.diverged_paths(proc.stdout),
+            "changes": len(proc.stdout.splitlines())}
 
 
 def replica_names():
@@ -245,7 +441,8 @@ def replica_names():
 
 def sender():
     namespaces = os.environ.get("MOVER_NAMESPACES", "").split()
-    replicas = sorted(replica_names())
+    targets = dict((ns, push_targets(ns)) for ns in namespaces)
+    replicas = sorted(set(r for t in targets.values() for r in t))
     delay = float(os.environ.get("MOVER_DELAY", "1"))
     interval = float(os.environ.get("MOVER_RECONCILE_INTERVAL", "300"))
     os.makedirs(os.path.join(STATE, "bind"), exist_ok=True)
@@ -260,12 +457,13 @@ def sender():
     for ns, reason in sorted(states.items()):
         if reason is not None:
             log(refusal_message(ns, reason))
-    allowed = [ns for ns in namespaces if states[ns] is None]
+    allowed = [ns for ns in namespaces if states[ns] is None and targets[ns]]
     proc = None
     if allowed:
-        write_file("/etc/mover/lsyncd.conf.lua", lsyncd_config(allowed, replicas, "%g" % delay), 0o644)
+        write_file("/etc/mover/lsyncd.conf.lua", lsyncd_config(allowed, targets, "%g" % delay), 0o644)
         if interval > 0:
-            threading.Thread(target=reconcile_loop, args=(allowed, replicas, interval), daemon=True).start()
+            threading.Thread(target=reconcile_loop, args=(allowed, targets, interval), daemon=True).start()
+        threading.Thread(target=snapshot_loop, args=(allowed,), daemon=True).start()
         proc = subprocess.Popen(["/usr/bin/lsyncd", "-nodaemon", "/etc/mover/lsyncd.conf.lua"])
     restart = threading.Event()
 
@@ -359,7 +557,56 @@ def write_metrics():
         for e in entries:
             if e.get(key) is not None:
                 out.append('%s{replica="%s",namespace="%s"} %s' % (name, e["replica"], e["namespace"], e[key]))
+    out += failover_metrics(entries)
     write_file(os.path.join(STATE, "bind", "metrics.prom"), "\n".join(out) + "\n", 0o644)
+
+
+def failover_metrics(entries):
+    """Per namespace of this sender: its fence epoch; per replica: out of sync, and the latest snapshot's time."""
+    out = []
+    namespaces = os.environ.get("MOVER_NAMESPACES", "").split()
+    names = replica_names()
+    if namespaces:
+        out.append("# HELP swarmdata_fence_epoch The namespace's fencing epoch (grows with every failover, failback)")
+        out.append("# TYPE swarmdata_fence_epoch gauge")
+        for ns in namespaces:
+            out.append('swarmdata_fence_epoch{namespace="%s",primary="%s"} %d'
+                       % (ns, os.environ.get("MOVER_NODE", ""), own_fence(ns)[0]))
+    last = dict(((e["replica"], e["namespace"]), e) for e in entries)
+    rows = []
+    for ns in namespaces:
+        fenced = set(own_fence(ns)[1].get("fenced", []))
+        for receiver in sorted(names):
+            host = names[receiver]
+            if receiver not in push_targets(ns) and host not in fenced:
+                continue
+            e = last.get((host, ns), {})
+            # Out of sync: fenced, never synced, or the last attempt failed or is newer than the last success.
+            stale = host in fenced or e.get("last_success") is None or e.get("last_exit_code") not in SUCCESS_CODES
+            rows.append('swarmdata_replication_out_of_sync{namespace="%s",replica="%s"} %d' % (ns, host, stale))
+    if rows:
+        out.append("# HELP swarmdata_replication_out_of_sync 1 while the replica's copy is not known to match the "
+                   "primary (fenced, never synced, or its last sync failed)")
+        out.append("# TYPE swarmdata_replication_out_of_sync gauge")
+        out += rows
+    snaps = []
+    for path in sorted(glob.glob(os.path.join(STATE, "bind-snapshots", "*", "*.json"))):
+        try:
+            with open(path) as handle:
+                snap = json.load(handle)
+        except (OSError, ValueError):
+            continue
+        snaps.append('swarmdata_snapshot_latest_timestamp_seconds{namespace="%s",replica="%s"} %s'
+                     % (snap["namespace"], snap["replica"], snap["time"]))
+        snaps.append('swarmdata_snapshots{namespace="%s",replica="%s"} %s'
+                     % (snap["namespace"], snap["replica"], snap["count"]))
+    if snaps:
+        out.append("# HELP swarmdata_snapshot_latest_timestamp_seconds Unix time of the replica's latest snapshot")
+        out.append("# TYPE swarmdata_snapshot_latest_timestamp_seconds gauge")
+        out.append("# HELP swarmdata_snapshots Snapshots of the namespace kept on the replica")
+        out.append("# TYPE swarmdata_snapshots gauge")
+        out += snaps
+    return out
 
 
 def rsync_wrapper(args):
@@ -375,36 +622,52 @@ def rsync_wrapper(args):
         log("REFUSED a transfer to %s from %s: not /data/<namespace>/ to the same namespace"
             % (target, args[-2] if len(args) > 1 else "nothing"))
         return REFUSED_CODE
-    lock = None
-    if m:
-        # One transfer at a time per replica and namespace: a full pass (the reconcile) with --delete and a live
-        # batch racing on one replica could delete a file the batch had just sent. Waiting, never failing.
+    if not m:
+        if source and check_namespace(source.group(1)) is not None:
+            log(refusal_message(source.group(1), check_namespace(source.group(1))))
+            return REFUSED_CODE
+        return subprocess.run(["/usr/bin/rsync"] + args, check=False).returncode
+    # One transfer at a time per replica and namespace: a full pass (the reconcile) with --delete and a live
+    # batch racing on one replica could delete a file the batch had just sent. Waiting, never failing.
+    with pair_lock(m.group(1), m.group(2).rstrip("/")):
+        return transfer(args, m.group(1), m.group(2).rstrip("/"), echo=True)
+
+
+class pair_lock(object):
+    """The lock of one replica and namespace (a flock under /state, shared by every process of the sender)."""
+
+    def __init__(self, receiver, ns):
         directory = os.path.join(STATE, "bind", "locks")
         os.makedirs(directory, exist_ok=True)
-        lock = open(os.path.join(directory, "%s.%s.lock" % (m.group(1), m.group(2).rstrip("/"))), "w")
-        fcntl.flock(lock, fcntl.LOCK_EX)
-    try:
-        if source:
-            reason = check_namespace(source.group(1))  # checked under the lock, just before the transfer
-            if reason is not None:
-                log(refusal_message(source.group(1), reason))
-                return REFUSED_CODE
-        started = time.time()
-        proc = subprocess.run(["/usr/bin/rsync", "--stats"] + args, stdout=subprocess.PIPE, text=True, check=False)
-        duration = time.time() - started
-    finally:
-        if lock is not None:
-            lock.close()
-    sys.stdout.write(proc.stdout)
-    if m:
-        stats = {}
-        for key, pattern in STAT_PATTERNS.items():
-            found = pattern.search(proc.stdout)
-            if found:
-                stats[key] = int(found.group(1).replace(",", ""))
-        receiver = m.group(1)
-        record(replica_names().get(receiver, receiver), m.group(2).rstrip("/"), proc.returncode, started, duration,
-               stats)
+        self.path = os.path.join(directory, "%s.%s.lock" % (receiver, ns))
+        self.handle = None
+
+    def __enter__(self):
+        self.handle = open(self.path, "w")
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.close()
+
+
+def transfer(args, receiver, ns, echo=False):
+    """One rsync of /data/<ns>/ to ``receiver`` (its lock held), after the guard's check; records its status."""
+    reason = check_namespace(ns)  # checked under the lock, just before the transfer
+    if reason is not None:
+        log(refusal_message(ns, reason))
+        return REFUSED_CODE
+    started = time.time()
+    proc = subprocess.run(["/usr/bin/rsync", "--stats"] + args, stdout=subprocess.PIPE, text=True, check=False)
+    duration = time.time() - started
+    if echo:
+        sys.stdout.write(proc.stdout)
+    stats = {}
+    for key, pattern in STAT_PATTERNS.items():
+        found = pattern.search(proc.stdout)
+        if found:
+            stats[key] = int(found.group(1).replace(",", ""))
+    record(replica_names().get(receiver, receiver), ns, proc.returncode, started, duration, stats)
     return proc.returncode
 
 
@@ -412,6 +675,23 @@ def main():
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "rsync":
         sys.exit(rsync_wrapper(sys.argv[2:]))
+    if command == "accept":
+        sys.exit(accept())
+    if command in ("snapshot", "sync", "diff"):
+        ns, receivers = sys.argv[2], sys.argv[3:]
+        if command == "snapshot":
+            result = snapshot_namespace(ns, receivers or None)
+        elif command == "sync":
+            result = sync_now(ns, receivers or None)
+        else:
+            result = diff(ns, receivers[0])
+        print(json.dumps(result, sort_keys=True))
+        failed = command == "snapshot" and any("error" in r for r in result.values()) or \
+            command == "sync" and not all(r["ok"] for r in result.values())
+        sys.exit(1 if failed else 0)
+    if command in ("promote", "aside", "list"):
+        snapshots.main(sys.argv[1:])
+        return
     if command == "receiver":
         receiver()
     elif command == "sender":
@@ -419,7 +699,8 @@ def main():
     elif command == "metrics":
         write_metrics()
     else:
-        raise SystemExit("usage: mover receiver|sender|metrics|rsync RSYNC-ARGS")
+        raise SystemExit("usage: mover receiver|sender|accept|metrics|rsync RSYNC-ARGS|snapshot|sync|diff|"
+                         "promote|aside|list ...")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,191 @@
+"""Snapshots on a replica, promotion from one, and what failback moves aside (docs/failover.md).
+
+A snapshot is ``/snapshots/<ns>/<UTC time>/``: rsync --link-dest from the previous snapshot, so a file unchanged
+since then is a hard link to it and costs no space, and a changed file is a new copy (never cp -al of the live
+tree, whose in-place changes would reach back into older snapshots). Its top directory is made read-only.
+"""
+
+import calendar
+import errno
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import time
+
+SNAPSHOTS = "/snapshots"
+DIVERGED = "/diverged"
+NAME_RE = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")
+COPY_OPTS = ["--archive", "--hard-links", "--numeric-ids", "--exclude=.~tmp~/"]  # rsync --delay-updates' scratch
+
+
+def stamp(now=None):
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
+
+
+def names(ns, root=None):
+    """The namespace's snapshots, oldest first."""
+    directory = os.path.join(root or SNAPSHOTS, ns)
+    try:
+        return sorted(n for n in os.listdir(directory) if NAME_RE.match(n))
+    except OSError:
+        return []
+
+
+def expired(existing, keep):
+    """The snapshots retention removes: all but the newest ``keep``."""
+    existing = sorted(existing)
+    return existing[:max(0, len(existing) - keep)]
+
+
+def snapshot_time(name):
+    """Unix time a snapshot name stands for."""
+    return calendar.timegm(time.strptime(name.split("-", 1)[0], "%Y%m%dT%H%M%SZ"))
+
+
+def remove_tree(path):
+    """Remove a snapshot (its directories are read-only; root may still remove them once writable)."""
+    for directory, dirs, _files in os.walk(path):
+        for d in dirs:
+            os.chmod(os.path.join(directory, d), stat.S_IRWXU)
+    os.chmod(path, stat.S_IRWXU)
+    shutil.rmtree(path)
+
+
+def take(ns, keep, data="/data", root=None, now=None):
+    """Snapshot the replica's copy of ``ns`` as it is now; apply retention. Returns what was done."""
+    root = root or SNAPSHOTS
+    directory = os.path.join(root, ns)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    existing = names(ns, root)
+    name = stamp(now)
+    n = 1
+    while name in existing:
+        n += 1
+        name = "%s-%d" % (stamp(now), n)
+    tmp = os.path.join(directory, ".partial-" + name)
+    if os.path.exists(tmp):
+        remove_tree(tmp)
+    cmd = ["rsync"] + COPY_OPTS + ["--stats"]
+    if existing:
+        cmd.append("--link-dest=%s" % os.path.join(directory, existing[-1]))
+    cmd += [os.path.join(data, ns) + "/", tmp + "/"]
+    started = time.time()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+    if proc.returncode not in (0, 24):
+        if os.path.exists(tmp):
+            remove_tree(tmp)
+        raise RuntimeError("rsync exit %d: %s" % (proc.returncode, proc.stderr.strip()[-400:]))
+    final = os.path.join(directory, name)
+    os.rename(tmp, final)
+    os.chmod(final, 0o555)
+    removed = []
+    for old in expired(existing + [name], keep):
+        remove_tree(os.path.join(directory, old))
+        removed.append(old)
+    copied = re.search(r"^Total transferred file size: ([\d,]+)", proc.stdout, re.M)
+    return {"namespace": ns, "snapshot": name, "time": snapshot_time(name), "seconds": round(time.time() - started, 3),
+            "bytes_copied": int(copied.group(1).replace(",", "")) if copied else None,
+            "previous": existing[-1] if existing else None, "removed": removed, "count": len(names(ns, root))}
+
+
+def promote(ns, source, stamp_name, data="/data", root=None, diverged=None):
+    """Make the live copy of ``ns`` the snapshot ``source`` (``latest`` or a name), moving what it replaces aside.
+
+    ``live`` keeps the live copy as it is. Whatever the snapshot does not hold as the live copy does (changed or
+    extra files) goes to ``/diverged/<ns>/<stamp>-promote/``, never deleted.
+    """
+    root = root or SNAPSHOTS
+    if source == "live":
+        return {"namespace": ns, "from": "live", "snapshot": None, "moved_aside": 0}
+    existing = names(ns, root)
+    if source == "latest":
+        if not existing:
+            raise RuntimeError("namespace %s has no snapshot on this node; use from=live or take one" % ns)
+        source = existing[-1]
+    if source not in existing:
+        raise RuntimeError("namespace %s has no snapshot %r on this node (it has: %s)"
+                           % (ns, source, ", ".join(existing) or "none"))
+    aside = os.path.join(diverged or DIVERGED, ns, stamp_name + "-promote")
+    live = os.stat(os.path.join(data, ns))  # the namespace directory keeps its own owner and mode, not the snapshot's
+    cmd = ["rsync"] + COPY_OPTS + ["--delete", "--backup", "--backup-dir=" + aside, "--itemize-changes",
+                                   os.path.join(root, ns, source) + "/", os.path.join(data, ns) + "/"]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError("rsync exit %d: %s" % (proc.returncode, proc.stderr.strip()[-400:]))
+    os.chown(os.path.join(data, ns), live.st_uid, live.st_gid)
+    os.chmod(os.path.join(data, ns), stat.S_IMODE(live.st_mode))
+    moved = sum(1 for _d, _s, files in os.walk(aside) for _f in files) if os.path.isdir(aside) else 0
+    return {"namespace": ns, "from": source, "snapshot": source, "moved_aside": moved,
+            "aside": aside if moved else None, "changes": len(proc.stdout.splitlines())}
+
+
+def diverged_paths(itemized):
+    """From a dry-run push's ``--itemize-changes`` output, the paths of the receiver's copy the push would delete
+    or overwrite (what only that copy holds), new files excluded."""
+    paths = []
+    for line in itemized.splitlines():
+        if line.startswith("*deleting "):
+            paths.append(line[len("*deleting "):].strip())
+        elif len(line) > 12 and line[0] in "<>c" and line[1] in "fL" and "+" not in line[2:11]:
+            # A file the receiver has whose content would change (size or time differ, or a symlink's target);
+            # an attribute-only change keeps the content, and "+" marks a file new to the receiver.
+            flags = line[2:11]
+            if line[1] == "L" or flags[0] == "c" or flags[1] == "s" or flags[2] in "tT":
+                paths.append(line[12:].split(" -> ", 1)[0] if line[1] == "L" else line[12:])
+    return paths
+
+
+def aside(ns, paths, stamp_name, data="/data", diverged=None):
+    """Hard-link ``paths`` of the copy of ``ns`` into ``/diverged/<ns>/<stamp>/`` (the push that follows replaces
+    or deletes them in the live copy; the links keep them). Returns the count and bytes kept."""
+    base = os.path.join(data, ns)
+    dest = os.path.join(diverged or DIVERGED, ns, stamp_name)
+    files = size = 0
+    for rel in paths:
+        rel = rel.rstrip("/")
+        src = os.path.normpath(os.path.join(base, rel))
+        if not src.startswith(base + "/") or not os.path.lexists(src):
+            continue
+        target = os.path.join(dest, os.path.relpath(src, base))
+        if os.path.isdir(src) and not os.path.islink(src):
+            os.makedirs(target, exist_ok=True)
+            continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if os.path.lexists(target):
+            continue
+        try:
+            os.link(src, target, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            # The namespace is a filesystem of its own (a disk mounted there): a copy, with its times and mode.
+            if os.path.islink(src):
+                os.symlink(os.readlink(src), target)
+            else:
+                shutil.copy2(src, target)
+        files += 1
+        size += os.lstat(src).st_size
+    return {"namespace": ns, "aside": dest if files else None, "files": files, "bytes": size}
+
+
+def main(argv):
+    """mover snapshot-take|promote|aside ...: print one JSON result."""
+    command, args = argv[0], argv[1:]
+    # The day-2 tasks mount the whole root at /swarmdata, so the namespaces, snapshots and diverged directories
+    # are one mount (a hard link cannot cross two bind mounts, even of one filesystem).
+    base = os.environ.get("MOVER_BASE", "/swarmdata")
+    data, root, diverged = (os.path.join(base, d) for d in ("namespaces", "snapshots", "diverged"))
+    if command == "promote":
+        result = promote(args[0], args[1], args[2], data=data, root=root, diverged=diverged)
+    elif command == "aside":
+        # failback.yml leaves the list of paths next to where they go.
+        with open(os.path.join(diverged, "%s-%s.paths.json" % (args[0], args[1]))) as handle:
+            result = aside(args[0], json.load(handle), args[1], data=data, diverged=diverged)
+    elif command == "list":
+        result = {"namespace": args[0], "snapshots": names(args[0], root)}
+    else:
+        raise SystemExit("usage: mover promote NS FROM STAMP | aside NS STAMP | list NS")
+    print(json.dumps(result, sort_keys=True))
