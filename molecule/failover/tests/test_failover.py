@@ -227,6 +227,16 @@ def test_planned_switchover_back_loses_no_acknowledged_write(lab):
         while lab["h"][new].run("test -s /tmp/fo-acks/ack.log").rc != 0 and time.time() < deadline:
             time.sleep(1)
         time.sleep(3)
+        # An application-consistent snapshot: the hook runs in the writer's container before the pass.
+        hook = ["-e", moved(lab, new), "-e", "namespace=app", "-e", "quiesce_service=fo-writer"]
+        rc, out = run_playbook(*hook + ["-e", "quiesce_command=exit 3"], playbook="playbooks/snapshot.yml")
+        assert rc != 0 and "quiesce" in out, out[-2000:]  # a failing hook fails the snapshot, loudly
+        rc, out = run_playbook(*hook + ["-e", "quiesce_command=echo flushed > /data/quiesced"],
+                               playbook="playbooks/snapshot.yml")
+        assert rc == 0, out[-3000:]
+        for replica in (old, manager):
+            latest = "%s/snapshots/app/%s" % (ROOT, snapshots_on(lab, replica, "app")[-1])
+            assert lab["h"][replica].check_output("cat %s/quiesced" % latest) == "flushed", replica
         started = time.time()
         rc, out = run_playbook("-e", moved(lab, new), "-e", "namespace=app", "-e", "to=%s" % old,
                                "-e", "planned=true", "-e", "service=fo-writer", playbook="playbooks/failover.yml")
