@@ -229,9 +229,11 @@ def test_planned_switchover_back_loses_no_acknowledged_write(lab):
         time.sleep(3)
         # An application-consistent snapshot: the hook runs in the writer's container before the pass.
         hook = ["-e", moved(lab, new), "-e", "namespace=app", "-e", "quiesce_service=fo-writer"]
-        rc, out = run_playbook(*hook + ["-e", "quiesce_command=exit 3"], playbook="playbooks/snapshot.yml")
+        # (as JSON: -e key=value would split the command at its spaces)
+        rc, out = run_playbook(*hook + ["-e", json.dumps({"quiesce_command": "exit 3"})],
+                               playbook="playbooks/snapshot.yml")
         assert rc != 0 and "quiesce" in out, out[-2000:]  # a failing hook fails the snapshot, loudly
-        rc, out = run_playbook(*hook + ["-e", "quiesce_command=echo flushed > /data/quiesced"],
+        rc, out = run_playbook(*hook + ["-e", json.dumps({"quiesce_command": "echo flushed > /data/quiesced"})],
                                playbook="playbooks/snapshot.yml")
         assert rc == 0, out[-3000:]
         for replica in (old, manager):
