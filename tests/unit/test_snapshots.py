@@ -256,7 +256,7 @@ def test_promote_keeps_the_live_directory_mode(snapshots, tree):
 def test_promote_live_does_nothing(snapshots, tree):
     before = contents(tree["live"])
     result = snapshots.promote("wiki", "live", "S", diverged=str(tree["diverged"]), **args(tree))
-    assert result == {"namespace": "wiki", "from": "live", "snapshot": None, "moved_aside": 0}
+    assert result == {"namespace": "wiki", "from": "live", "snapshot": None, "moved_aside": 0, "aside": None}
     assert contents(tree["live"]) == before and os.listdir(tree["diverged"]) == []
 
 
@@ -297,7 +297,8 @@ def test_diverged_paths_only_deleted_and_changed(snapshots):
 
 
 def test_diverged_paths_of_the_brief_sample(snapshots):
-    sample = "*deleting a/b\n>f.st...... changed\n>f+++++++++ new\n.f...p..... attrs\n"
+    # rsync's "%i %n": "*deleting" padded to 11 characters, a space, the name.
+    sample = "*deleting   a/b\n>f.st...... changed\n>f+++++++++ new\n.f...p..... attrs\n"
     assert snapshots.diverged_paths(sample) == ["a/b", "changed"]
 
 
@@ -310,8 +311,7 @@ def test_aside_hard_links_the_paths_and_counts_bytes(snapshots, tree):
     (tree["live"] / "sub" / "inner").mkdir()
     (tree["live"] / "sub" / "inner" / "f").write_bytes(b"12345")
     (tree["live"] / "ln").symlink_to("same")
-    paths = ["changes", "sub/deep", "sub/inner/", "sub/inner/f", "ln", "missing", "../escape", "/etc/hostname",
-             "sub/../changes"]
+    paths = ["changes", "sub/deep", "sub/inner/", "sub/inner/f", "ln", "sub/../changes"]
     result = snapshots.aside("wiki", paths, "S", data=str(tree["data"]), diverged=str(tree["diverged"]))
     dest = tree["diverged"] / "wiki" / "S"
     assert result == {"namespace": "wiki", "aside": str(dest), "files": 4,
@@ -321,8 +321,15 @@ def test_aside_hard_links_the_paths_and_counts_bytes(snapshots, tree):
     # A symlink is linked as itself, never followed.
     assert os.path.islink(dest / "ln") and os.lstat(dest / "ln").st_ino == os.lstat(tree["live"] / "ln").st_ino
     assert (dest / "sub" / "inner").is_dir()
-    # Only the listed paths, and nothing from outside the namespace.
+    # Only the listed paths.
     assert sorted(inodes(dest)) == ["changes", "ln", "sub/deep", "sub/inner/f"]
+
+
+@pytest.mark.parametrize("bad", ["../escape", "/etc/hostname", "missing", " changes"])
+def test_aside_fails_loudly_on_a_path_it_cannot_keep(snapshots, tree, bad):
+    # Outside the namespace, or not there (a name rsync printed escaped): failback must stop before the push.
+    with pytest.raises(RuntimeError):
+        snapshots.aside("wiki", ["changes", bad], "S", data=str(tree["data"]), diverged=str(tree["diverged"]))
     assert not (tree["diverged"] / "escape").exists()
 
 
@@ -334,7 +341,7 @@ def test_aside_twice_keeps_the_first_link(snapshots, tree):
 
 
 def test_aside_nothing_to_keep(snapshots, tree):
-    result = snapshots.aside("wiki", ["missing"], "S", data=str(tree["data"]), diverged=str(tree["diverged"]))
+    result = snapshots.aside("wiki", [], "S", data=str(tree["data"]), diverged=str(tree["diverged"]))
     assert result == {"namespace": "wiki", "aside": None, "files": 0, "bytes": 0}
 
 
@@ -408,3 +415,36 @@ def test_snapshot_policy_unset_or_broken_is_none(mover, monkeypatch, value):
 def test_snapshot_state_path(mover, tmp_path):
     want = tmp_path / "state" / "bind-snapshots" / "node2" / "wiki.json"
     assert mover.snapshot_state_path("node2", "wiki") == str(want)
+
+
+@needs_rsync
+def test_promote_moves_an_unfinished_pushs_partial_directories_aside(snapshots, tree):
+    # The old primary died mid-push: rsync --delay-updates left its scratch directories in the replica's copy.
+    (tree["live"] / "sub").mkdir(exist_ok=True)
+    for where in (tree["live"], tree["live"] / "sub"):
+        (where / ".~tmp~").mkdir()
+        (where / ".~tmp~" / "half").write_bytes(b"half a file")
+    result = snapshots.promote("wiki", "live", "S", data=str(tree["data"]), root=str(tree["snapshots"]),
+                               diverged=str(tree["diverged"]))
+    assert result["moved_aside"] == 2
+    assert not (tree["live"] / ".~tmp~").exists() and not (tree["live"] / "sub" / ".~tmp~").exists()
+    assert (tree["diverged"] / "wiki" / "S-promote" / "sub" / ".~tmp~" / "half").read_bytes() == b"half a file"
+
+
+@needs_rsync
+def test_diverged_paths_from_a_real_dry_run_with_hard_links_and_spaces(snapshots, tmp_path):
+    """The paths a real rsync dry run prints: a name with a leading space, and a file the push would replace by a
+    hard link to another (rsync -H prints "hf ... y => x")."""
+    import subprocess
+
+    src, dest = tmp_path / "src", tmp_path / "dest"
+    src.mkdir()
+    dest.mkdir()
+    (src / "x").write_bytes(b"primary")
+    os.link(src / "x", src / "y")
+    (dest / "x").write_bytes(b"primary")
+    (dest / "y").write_bytes(b"only on the old copy, longer")
+    (dest / " lead").write_bytes(b"old")
+    out = subprocess.run(["rsync", "-aHni", "--delete", str(src) + "/", str(dest) + "/"], capture_output=True,
+                         text=True, check=True).stdout
+    assert sorted(snapshots.diverged_paths(out)) == [" lead", "y"], out

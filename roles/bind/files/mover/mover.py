@@ -373,10 +373,24 @@ def snapshot_namespace(ns, receivers=None):
             continue
         result["replica"] = host
         results[host] = result
+    now = time.time()
+    for host, result in results.items():
+        # A failed attempt is recorded too (the schedule waits a whole interval before it tries again); the last
+        # snapshot taken stays what it was.
+        entry = dict(read_snapshot_state(host, ns), attempted=now) if "error" in result else dict(result, attempted=now)
+        entry.update(namespace=ns, replica=host, last_error=result.get("error"))
         os.makedirs(os.path.dirname(snapshot_state_path(host, ns)), exist_ok=True)
-        write_file(snapshot_state_path(host, ns), json.dumps(result, sort_keys=True), 0o644)
+        write_file(snapshot_state_path(host, ns), json.dumps(entry, sort_keys=True), 0o644)
     write_metrics()
     return results
+
+
+def read_snapshot_state(host, ns):
+    try:
+        with open(snapshot_state_path(host, ns)) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}
 
 
 def snapshot_loop(namespaces):
@@ -388,15 +402,13 @@ def snapshot_loop(namespaces):
             interval = int((policy.get(ns) or {}).get("interval", 0))
             if interval <= 0:
                 continue
-            latest = []
-            for receiver in push_targets(ns):
-                try:
-                    with open(snapshot_state_path(replica_names().get(receiver, receiver), ns)) as handle:
-                        latest.append(json.load(handle)["time"])
-                except (OSError, ValueError, KeyError):
-                    latest.append(0)
-            if latest and due(min(latest), interval, time.time()):
-                for host, result in sorted(snapshot_namespace(ns).items()):
+            # Each replica on its own schedule: one that is down does not make the others snapshot (and prune)
+            # every 15 s, and its failed attempt waits a whole interval too.
+            names = replica_names()
+            receivers = [r for r in push_targets(ns) if due(
+                read_snapshot_state(names.get(r, r), ns).get("attempted", 0), interval, time.time())]
+            if receivers:
+                for host, result in sorted(snapshot_namespace(ns, receivers).items()):
                     if "error" in result:
                         log("scheduled snapshot of %s on %s: %s" % (ns, host, result["error"]))
 
@@ -596,6 +608,8 @@ def failover_metrics(entries):
                 snap = json.load(handle)
         except (OSError, ValueError):
             continue
+        if snap.get("namespace") not in namespaces or not snap.get("snapshot"):
+            continue  # a namespace this node no longer sends (failed over), or no snapshot taken yet
         snaps.append('swarmdata_snapshot_latest_timestamp_seconds{namespace="%s",replica="%s"} %s'
                      % (snap["namespace"], snap["replica"], snap["time"]))
         snaps.append('swarmdata_snapshots{namespace="%s",replica="%s"} %s'

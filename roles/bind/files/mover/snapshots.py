@@ -18,7 +18,8 @@ import time
 SNAPSHOTS = "/snapshots"
 DIVERGED = "/diverged"
 NAME_RE = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")
-COPY_OPTS = ["--archive", "--hard-links", "--numeric-ids", "--exclude=.~tmp~/"]  # rsync --delay-updates' scratch
+PARTIAL = ".~tmp~"
+COPY_OPTS = ["--archive", "--hard-links", "--numeric-ids", "--exclude=%s/" % PARTIAL]  # rsync --delay-updates' scratch
 
 
 def stamp(now=None):
@@ -98,8 +99,12 @@ def promote(ns, source, stamp_name, data="/data", root=None, diverged=None):
     extra files) goes to ``/diverged/<ns>/<stamp>-promote/``, never deleted.
     """
     root = root or SNAPSHOTS
+    aside = os.path.join(diverged or DIVERGED, ns, stamp_name + "-promote")
+    # A push the old primary did not finish leaves rsync's partial directories behind; they are no one's data now.
+    partial = move_partials(os.path.join(data, ns), aside)
     if source == "live":
-        return {"namespace": ns, "from": "live", "snapshot": None, "moved_aside": 0}
+        return {"namespace": ns, "from": "live", "snapshot": None, "moved_aside": partial,
+                "aside": aside if partial else None}
     existing = names(ns, root)
     if source == "latest":
         if not existing:
@@ -108,7 +113,6 @@ def promote(ns, source, stamp_name, data="/data", root=None, diverged=None):
     if source not in existing:
         raise RuntimeError("namespace %s has no snapshot %r on this node (it has: %s)"
                            % (ns, source, ", ".join(existing) or "none"))
-    aside = os.path.join(diverged or DIVERGED, ns, stamp_name + "-promote")
     live = os.stat(os.path.join(data, ns))  # the namespace directory keeps its own owner and mode, not the snapshot's
     cmd = ["rsync"] + COPY_OPTS + ["--delete", "--backup", "--backup-dir=" + aside, "--itemize-changes",
                                    os.path.join(root, ns, source) + "/", os.path.join(data, ns) + "/"]
@@ -122,19 +126,39 @@ def promote(ns, source, stamp_name, data="/data", root=None, diverged=None):
             "aside": aside if moved else None, "changes": len(proc.stdout.splitlines())}
 
 
+def move_partials(base, aside):
+    """Move every ``.~tmp~`` directory (rsync --delay-updates' scratch) under ``base`` into ``aside``; count files."""
+    moved = 0
+    for directory, dirs, _files in os.walk(base):
+        if PARTIAL in dirs:
+            dirs.remove(PARTIAL)
+            src = os.path.join(directory, PARTIAL)
+            dest = os.path.join(aside, os.path.relpath(src, base))
+            moved += sum(len(files) for _d, _s, files in os.walk(src))
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            shutil.move(src, dest)
+    return moved
+
+
 def diverged_paths(itemized):
     """From a dry-run push's ``--itemize-changes`` output, the paths of the receiver's copy the push would delete
     or overwrite (what only that copy holds), new files excluded."""
     paths = []
     for line in itemized.splitlines():
+        # "%i %n": 11 characters of flags, a space, the name (kept exactly: it may start or end with spaces).
         if line.startswith("*deleting "):
-            paths.append(line[len("*deleting "):].strip())
-        elif len(line) > 12 and line[0] in "<>c" and line[1] in "fL" and "+" not in line[2:11]:
-            # A file the receiver has whose content would change (size or time differ, or a symlink's target);
-            # an attribute-only change keeps the content, and "+" marks a file new to the receiver.
+            paths.append(line[12:])
+        elif len(line) > 12 and line[0] in "<>ch" and line[1] in "fL" and "+" not in line[2:11]:
+            # A file the receiver has whose content would change (size or time differ, a symlink's target, or a
+            # hard link to another file replacing it); an attribute-only change keeps the content, and "+" marks
+            # a file new to the receiver.
             flags = line[2:11]
-            if line[1] == "L" or flags[0] == "c" or flags[1] == "s" or flags[2] in "tT":
-                paths.append(line[12:].split(" -> ", 1)[0] if line[1] == "L" else line[12:])
+            if line[0] == "h" or line[1] == "L" or flags[0] == "c" or flags[1] == "s" or flags[2] in "tT":
+                name = line[12:]
+                for arrow in (" -> ", " => "):
+                    if line[0] == "h" and arrow == " => " or line[1] == "L" and arrow == " -> ":
+                        name = name.split(arrow, 1)[0]
+                paths.append(name)
     return paths
 
 
@@ -145,10 +169,13 @@ def aside(ns, paths, stamp_name, data="/data", diverged=None):
     dest = os.path.join(diverged or DIVERGED, ns, stamp_name)
     files = size = 0
     for rel in paths:
-        rel = rel.rstrip("/")
+        rel = rel[:-1] if rel.endswith("/") else rel
         src = os.path.normpath(os.path.join(base, rel))
-        if not src.startswith(base + "/") or not os.path.lexists(src):
-            continue
+        if not src.startswith(base + "/"):
+            raise RuntimeError("refusing a path outside the namespace: %r" % rel)
+        if not os.path.lexists(src):
+            # A name rsync printed escaped (a newline in it): not kept, so nothing may be replaced. Fail loudly.
+            raise RuntimeError("%r is not in the copy of %s; nothing was admitted, keep it aside by hand" % (rel, ns))
         target = os.path.join(dest, os.path.relpath(src, base))
         if os.path.isdir(src) and not os.path.islink(src):
             os.makedirs(target, exist_ok=True)
