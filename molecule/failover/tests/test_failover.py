@@ -159,10 +159,18 @@ def test_the_old_primary_back_with_its_sender_running_changes_nothing(lab):
     lab["h"][old].check_output("mkdir -p /tmp/fo-old && printf '%%s\\n' %s > /tmp/fo-old/mover_key && chmod 600 "
                                "/tmp/fo-old/mover_key" % shlex.quote(STATE["key"].strip()))
     env = " ".join("-e %s" % shlex.quote(e) for e in STATE["old_env"])
-    lab["h"][old].check_output(
-        "docker run -d --name fo-old-sender --label swarmdata.test=failover --network swarmdata_mover "
-        "-v %s:/data:ro -v /tmp/fo-old/state:/state -v /tmp/fo-old/mover_key:/run/secrets/mover_key:ro %s %s sender"
-        % (NS, env, STATE["image"]))
+    run = ("docker run -d --name fo-old-sender --label swarmdata.test=failover --network swarmdata_mover "
+           "-v %s:/data:ro -v /tmp/fo-old/state:/state -v /tmp/fo-old/mover_key:/run/secrets/mover_key:ro %s %s sender"
+           % (NS, env, STATE["image"]))
+    # Right after the node rejoins, its engine may not know the overlay yet ("network ... not found"): retry.
+    deadline = time.time() + 90
+    while True:
+        started = lab["h"][old].run(run)
+        if started.rc == 0:
+            break
+        lab["h"][old].run("docker rm -f fo-old-sender")
+        assert time.time() < deadline, started.stderr
+        time.sleep(3)
     try:
         time.sleep(20)  # its startup sync, live batches of the new files
         logs = lab["h"][old].run("docker logs fo-old-sender 2>&1").stdout
