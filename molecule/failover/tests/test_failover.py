@@ -115,9 +115,10 @@ def test_failover_with_the_primary_stopped_mid_writes(lab):
     time.sleep(3)
     rc, out = run_playbook("-e", "namespace=app", playbook="playbooks/snapshot.yml")
     assert rc == 0, out[-3000:]
-    snap = snapshots_on(lab, new, "app")[-1]
-    snap_tree = tree(lab, new, "%s/snapshots/app/%s" % (ROOT, snap))
-    time.sleep(2)
+    snap_tree = tree(lab, new, "%s/snapshots/app/%s" % (ROOT, snapshots_on(lab, new, "app")[-1]))
+    deadline = time.time() + 30  # until writes made after the snapshot have reached the replica's live copy
+    while time.time() < deadline and not set(tree(lab, new, NS + "/app")) - set(snap_tree):
+        time.sleep(1)
     subprocess.run(["docker", "stop", "-t", "1", old], check=True, capture_output=True)  # mid-writes
     before = tree(lab, new, NS + "/app")  # the replica's live copy: the writes that reached it after the snapshot
     started = time.time()
@@ -127,7 +128,11 @@ def test_failover_with_the_primary_stopped_mid_writes(lab):
     assert "set 'primary: %s' on namespace app" % new in out, out[-2000:]
     print("failover of app to %s with %s stopped: %.1f s" % (new, old, STATE["failover_seconds"]))
     after = tree(lab, new, NS + "/app")
-    assert after == snap_tree, "the new primary's copy is not its latest snapshot"
+    # The latest snapshot when the failover ran (the schedule may have taken one after the test's own).
+    promoted = re.search(r"promoted from: latest \((\d{8}T\d{6}Z(?:-\d+)?),", out).group(1)
+    assert promoted >= snapshots_on(lab, new, "app")[0]
+    assert after == tree(lab, new, "%s/snapshots/app/%s" % (ROOT, promoted)), "the copy is not its latest snapshot"
+    assert before != after, "no write reached the replica after the snapshot: nothing was there to keep aside"
     aside = [d for d in lab["h"][new].check_output("ls %s/diverged/app" % ROOT).split() if d.endswith("-promote")]
     assert aside, "nothing moved aside although writes reached the replica after the snapshot"
     kept = tree(lab, new, "%s/diverged/app/%s" % (ROOT, aside[-1]))
