@@ -16,9 +16,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
-
-from ansible_collections.swarmdata.replication.plugins.module_utils._inputs import SECRET_NAME_RE
+from ansible_collections.swarmdata.replication.plugins.module_utils._inputs import (
+    SECRET_NAME_RE,
+    swarm_object_name,
+)
 
 
 class FenceError(Exception):
@@ -27,12 +28,8 @@ class FenceError(Exception):
 
 def config_name(label_prefix, namespace, epoch):
     """``<prefix>-fence-<namespace>-<epoch>``, cut with a digest to Swarm's 64 characters."""
-    head = "%s-fence-%s" % (SECRET_NAME_RE.sub("_", label_prefix.rstrip(".")), namespace)
-    tail = "-%d" % epoch
-    if len(head) + len(tail) <= 64:
-        return head + tail
-    digest = hashlib.sha1(head.encode("utf-8")).hexdigest()[:12]
-    return head[:64 - len(tail) - 13].rstrip("-_.") + "-" + digest + tail
+    return swarm_object_name("%s-fence-%s" % (SECRET_NAME_RE.sub("_", label_prefix.rstrip(".")), namespace),
+                             "-%d" % epoch)
 
 
 def initial(primary):

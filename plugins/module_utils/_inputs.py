@@ -161,11 +161,16 @@ def namespace_config_name(label_prefix, name):
     Swarm names have at most 64 characters; a long namespace name is cut and given a digest of the whole,
     so every namespace keeps a name of its own (the config's labels carry the full name).
     """
-    name_ = "%s-ns-%s" % (SECRET_NAME_RE.sub("_", label_prefix.rstrip(".")), name)
-    if len(name_) <= 64:
-        return name_
-    digest = hashlib.sha1(name_.encode("utf-8")).hexdigest()[:12]
-    return name_[:64 - 13].rstrip("-_.") + "-" + digest
+    return swarm_object_name("%s-ns-%s" % (SECRET_NAME_RE.sub("_", label_prefix.rstrip(".")), name))
+
+
+def swarm_object_name(head, tail=""):
+    """``head + tail`` within Swarm's 64 characters: a long ``head`` is cut and given a digest of itself, so
+    distinct heads keep distinct names; ``tail`` (e.g. an epoch) is always kept whole."""
+    if len(head) + len(tail) <= 64:
+        return head + tail
+    digest = hashlib.sha1(head.encode("utf-8")).hexdigest()[:12]
+    return head[:64 - len(tail) - 13].rstrip("-_.") + "-" + digest + tail
 
 
 def host_slug(host):
