@@ -204,3 +204,19 @@ def test_guard_pass_reports_the_namespace_that_changed(mover, data, monkeypatch,
     (data / "wiki" / ".swarmdata-id").unlink()
     assert mover.guard_pass(["wiki"], states, seen) == "wiki"
     assert states["wiki"] and "missing" in states["wiki"]
+
+
+def test_on_demand_passes_retry_only_a_connection_that_failed_and_only_for_a_while(mover, monkeypatch):
+    monkeypatch.setattr(mover.time, "sleep", lambda s: None)
+    codes = iter([255, 255, 0, 99])
+    calls = []
+    assert mover.until_connected(lambda tag: calls.append(tag) or next(codes), "x") == 0
+    assert calls == ["x", "x", "x"]  # retried the two connection failures, stopped at the first real result
+    for code in (12, 23, 1):  # a refusal (fence, guard) or a partial transfer is an answer, not a retry
+        calls.clear()
+        assert mover.until_connected(lambda c=code: calls.append(c) or c) == code and len(calls) == 1
+    clock = iter(range(0, 1000, 10))
+    monkeypatch.setattr(mover.time, "time", lambda: next(clock))
+    calls.clear()
+    assert mover.until_connected(lambda: calls.append(1) or 255) == 255  # a receiver that stays away: give up
+    assert 2 <= len(calls) <= 1 + mover.CONNECT_RETRY_SECONDS / 10

@@ -44,6 +44,10 @@ RSH = ("/usr/bin/ssh -i %s -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o
        "-o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 "
        "-o Ciphers=aes128-gcm@openssh.com,chacha20-poly1305@openssh.com" % (KEY, KNOWN_HOSTS))
 RSYNC_OPTS = ["--archive", "--hard-links", "--numeric-ids", "--delay-updates", "--delete"]
+# What rsync exits with when ssh could not connect at all (a receiver whose task was just replaced is missing from
+# the overlay's DNS on other nodes for a few seconds). The passes run on demand retry it for this long.
+CONNECT_FAILED = 255
+CONNECT_RETRY_SECONDS = float(os.environ.get("MOVER_CONNECT_RETRY_SECONDS", "30"))
 
 
 def privilege_opts():
@@ -352,6 +356,18 @@ def snapshot_state_path(host, ns):
     return os.path.join(STATE, "bind-snapshots", host, ns + ".json")
 
 
+def until_connected(attempt, *args):
+    """``attempt(*args)`` again while it returns rsync's exit code (or a CompletedProcess with it) for "ssh could
+    not connect", for CONNECT_RETRY_SECONDS at most. Returns the last result."""
+    deadline = time.time() + CONNECT_RETRY_SECONDS
+    while True:
+        result = attempt(*args)
+        rc = getattr(result, "returncode", result)
+        if rc != CONNECT_FAILED or time.time() >= deadline:
+            return result
+        time.sleep(2)
+
+
 def snapshot_namespace(ns, receivers=None):
     """Per replica: a full pass that starts now (so after the request), then a snapshot of what it left there,
     both under the pair's lock, so no live batch lands between the two. Returns {host: result or error}."""
@@ -360,7 +376,7 @@ def snapshot_namespace(ns, receivers=None):
     for receiver in (receivers or push_targets(ns)):
         host = names.get(receiver, receiver)
         with pair_lock(receiver, ns):
-            rc = transfer(full_pass_cmd(ns, receiver)[1:], receiver, ns)
+            rc = until_connected(transfer, full_pass_cmd(ns, receiver)[1:], receiver, ns)
             if rc not in SUCCESS_CODES:
                 results[host] = {"error": "the pass before the snapshot failed (rsync exit %d)" % rc}
                 continue
@@ -423,7 +439,7 @@ def sync_now(ns, receivers=None):
     names = replica_names()
     results = {}
     for receiver in (receivers or push_targets(ns)):
-        rc = subprocess.call(full_pass_cmd(ns, receiver), stdout=subprocess.DEVNULL)
+        rc = until_connected(quiet, full_pass_cmd(ns, receiver))
         try:
             with open(os.path.join(STATE, "bind", names.get(receiver, receiver), ns + ".json")) as handle:
                 entry = json.load(handle)
@@ -438,12 +454,20 @@ def diff(ns, receiver):
     """What a push of ``ns`` to ``receiver`` would delete or overwrite there: a dry run, nothing is written."""
     cmd = ["/usr/bin/rsync"] + RSYNC_OPTS + privilege_opts() + [
         "--dry-run", "--itemize-changes", "-e", rsh(ns), "%s/%s/" % (DATA, ns), "%s:%s/" % (receiver, ns)]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+    proc = until_connected(capture, cmd)
     if proc.returncode not in SUCCESS_CODES:
         raise SystemExit("dry run of %s to %s failed (rsync exit %d): %s"
                          % (ns, receiver, proc.returncode, proc.stderr.strip()[-400:]))
     return {"namespace": ns, "receiver": receiver, "paths": snapshots.diverged_paths(proc.stdout),
             "changes": len(proc.stdout.splitlines())}
+
+
+def quiet(cmd):
+    return subprocess.call(cmd, stdout=subprocess.DEVNULL)
+
+
+def capture(cmd):
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
 
 
 def replica_names():
