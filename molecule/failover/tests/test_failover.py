@@ -280,8 +280,13 @@ def test_planned_switchover_back_loses_no_acknowledged_write(lab):
 def test_check_mode_changes_nothing_and_site_yml_agrees(lab):
     manager = lab["manager"]
     configs = lab["h"][manager].check_output("docker config ls --format '{{.Name}}' | sort")
-    rc, out = run_playbook("--check", "-e", "namespace=docs", "-e", "to=%s" % lab["new"], "-e", "from=live",
-                           playbook="playbooks/failover.yml")
+    # As an AWX survey fills it (playbooks/awx_surveys/failover.json): without the name typed again, refused
+    # before any host is touched; with it, the check run.
+    survey = ["-e", "awx_job_id=7", "-e", "swarmdata_namespace=docs", "-e", "swarmdata_to=%s" % lab["new"],
+              "-e", "swarmdata_from=live"]
+    rc, out = run_playbook(*survey + ["-e", "swarmdata_confirm=doc"], playbook="playbooks/failover.yml")
+    assert rc != 0 and "swarmdata_confirm must repeat" in out and set(recap(out)) == {"localhost"}, out[-2000:]
+    rc, out = run_playbook("--check", *survey + ["-e", "swarmdata_confirm=docs"], playbook="playbooks/failover.yml")
     assert rc == 0, out[-4000:]
     assert lab["h"][manager].check_output("docker config ls --format '{{.Name}}' | sort") == configs
     labels = json.loads(lab["h"][manager].check_output("docker node inspect %s" % manager))[0]["Spec"]["Labels"]
