@@ -16,7 +16,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__
 SURVEYS = os.path.join(ROOT, "playbooks", "awx_surveys")
 ALLOWED_TYPES = {"text": str, "textarea": str, "password": str, "multiplechoice": str, "multiselect": str,
                  "integer": int, "float": float}
-DESTRUCTIVE = {"failover", "failback"}  # they move a namespace's primary: the name is typed again
+# They move a namespace's primary, or delete one: the name is typed again (required, or for del only).
+DESTRUCTIVE = {"failover": True, "failback": True, "namespace": False}
 INVENTORY_VARS = {"replication_primary_move_to"}  # site.yml's own variable, set on purpose from its survey
 
 
@@ -121,10 +122,11 @@ def test_each_survey_asks_survey_safe_names_its_playbook_reads(path):
 @pytest.mark.parametrize("name", sorted(DESTRUCTIVE))
 def test_what_moves_a_primary_asks_the_namespace_again_and_the_playbook_checks_it(name):
     spec = {q["variable"]: q for q in load(os.path.join(SURVEYS, name + ".json"))["spec"]}
-    assert spec["swarmdata_confirm"]["required"] and spec["swarmdata_namespace"]["required"]
+    assert spec["swarmdata_confirm"]["required"] == spec["swarmdata_namespace"]["required"] == DESTRUCTIVE[name]
     with open(os.path.join(ROOT, "playbooks", name + ".yml")) as handle:
         text = handle.read()
-    assert "swarmdata_confirm == swarmdata_ns" in text and "awx_job_id is not defined" in text
+    assert "swarmdata_confirm == swarmdata_ns" in text
+    assert "awx_job_id is not defined" in text or "swarmdata_verb != 'del' or swarmdata_confirm" in text
 
 
 def test_awx_setup_creates_a_template_for_each_survey_and_playbook():
@@ -135,4 +137,5 @@ def test_awx_setup_creates_a_template_for_each_survey_and_playbook():
     assert named == {os.path.basename(p)[:-5] for p in surveys()}
     for t in templates:
         assert os.path.exists(os.path.join(ROOT, t["playbook"])), t
-    assert {"site", "status", "check_replication", "snapshot", "failover", "failback"} <= {t["name"] for t in templates}
+    assert {"site", "status", "check_replication", "snapshot", "failover", "failback", "namespace"} <= {
+        t["name"] for t in templates}

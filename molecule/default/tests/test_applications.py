@@ -32,9 +32,14 @@ def test_both_layouts_run_on_the_primary_and_their_writes_reach_every_replica(st
     primary = group_vars["replication_primary"]
     wiki = "%s/namespaces/wiki" % group_vars["replication_root"]
     for service in ("bind-writer", "volume-writer"):
-        nodes = stack.check_output("docker service ps --filter desired-state=running --format '{{.Node}}' %s_%s"
-                                   % (STACK, service)).split()
-        assert nodes == [primary], (service, nodes)
+        deadline = time.time() + 120
+        while True:
+            nodes = stack.check_output("docker service ps --filter desired-state=running --format '{{.Node}} "
+                                       "{{.CurrentState}}' %s_%s" % (STACK, service)).splitlines()
+            if [n.split()[1] for n in nodes] == ["Running"] or time.time() > deadline:
+                break
+            time.sleep(1)
+        assert [n.split()[0] for n in nodes] == [primary], (service, nodes)
     sums = {}
     deadline = time.time() + 60
     while time.time() < deadline:

@@ -61,6 +61,7 @@ def job(tmp_path_factory, group_vars):
                      for group in ("swarm_managers", "swarm_workers")}}}
     (pdd / "inventory" / "hosts.yml").write_text(yaml.safe_dump(inventory))
     (pdd / "env" / "ssh_key").write_text(key.read_text())
+    (pdd / "env" / "cmdline").write_text("-vvv")  # the job template's verbosity at its highest
     # What AWX puts in a job's environment: its own collections path (overriding ansible.cfg), ssh's control
     # sockets in the job's directory, and no host key prompt (AWX's default for a machine credential).
     collections = str(pdd / "requirements_collections")
@@ -77,7 +78,7 @@ def job(tmp_path_factory, group_vars):
         env.pop("ANSIBLE_COLLECTIONS_PATH", None)
         env.pop("ANSIBLE_ROLES_PATH", None)
         worker_dir = base / ("worker-" + ident)
-        pipeline = ("ansible-runner transmit {pdd} -p {pb} --ident {ident} --cmdline -vvv"
+        pipeline = ("ansible-runner transmit {pdd} -p {pb} --ident {ident}"
                     " | ansible-runner worker --private-data-dir {wd}"
                     " | ansible-runner process {pdd} --ident {ident}").format(
                         pdd=pdd, pb=playbook, ident=ident, wd=worker_dir)
