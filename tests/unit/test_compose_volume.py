@@ -13,8 +13,8 @@ ADDRESSES = {"node1": "10.0.0.1", "node2": "10.0.0.2", "node3": "10.0.0.3"}
 
 
 def plan(variant, **extra):
-    kwargs = {"groups": groups(), "variant": variant, "namespaces": [{"name": "wiki", "primary": "node2"}
-                                                                      if variant == "bind" else "wiki", "db"],
+    wiki = {"name": "wiki", "primary": "node2"} if variant == "bind" else "wiki"
+    kwargs = {"groups": groups(), "variant": variant, "namespaces": [wiki, "db"],
               "primary": "node1" if variant == "bind" else None}
     if variant != "bind":
         kwargs["addresses"] = dict(ADDRESSES)

@@ -63,11 +63,12 @@ def job(tmp_path_factory, group_vars):
     (pdd / "env" / "ssh_key").write_text(key.read_text())
     (pdd / "env" / "cmdline").write_text("-vvv")  # the job template's verbosity at its highest
     # What AWX puts in a job's environment: its own collections path (overriding ansible.cfg), ssh's control
-    # sockets in the job's directory, and no host key prompt (AWX's default for a machine credential).
+    # sockets on the execution node (here the worker's side: a socket in the private data dir could not be
+    # transmitted by the next job), and no host key prompt (AWX's default for a machine credential).
     collections = str(pdd / "requirements_collections")
     (pdd / "env" / "envvars").write_text(yaml.safe_dump({
         "ANSIBLE_COLLECTIONS_PATHS": collections, "ANSIBLE_COLLECTIONS_PATH": collections,
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(pdd / "cp"), "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(base / "worker-cp"), "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_FORCE_COLOR": "0"}))
     before = subprocess.run(["git", "status", "--porcelain"], cwd=PROJECT, capture_output=True, text=True,
                             check=True).stdout
