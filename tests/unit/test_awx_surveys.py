@@ -125,8 +125,8 @@ def test_what_moves_a_primary_asks_the_namespace_again_and_the_playbook_checks_i
     assert spec["swarmdata_confirm"]["required"] == spec["swarmdata_namespace"]["required"] == DESTRUCTIVE[name]
     with open(os.path.join(ROOT, "playbooks", name + ".yml")) as handle:
         text = handle.read()
-    assert "swarmdata_confirm == swarmdata_ns" in text
-    assert "awx_job_id is not defined" in text or "swarmdata_verb != 'del' or swarmdata_confirm" in text
+    assert "swarmdata_typed == swarmdata_ns" in text and "lookup('ansible.builtin.vars', 'swarmdata_confirm'" in text
+    assert "awx_job_id is not defined" in text or "swarmdata_verb != 'del' or swarmdata_typed" in text
 
 
 def test_awx_setup_creates_a_template_for_each_survey_and_playbook():

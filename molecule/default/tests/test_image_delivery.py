@@ -49,3 +49,28 @@ def test_each_delivery_puts_the_same_image_on_every_node(delivery, tmp_path):
             h.run("docker image ls --quiet %s | xargs -r docker image rm --force" % repo)
         subprocess.run("docker image ls --quiet %s | xargs -r docker image rm --force" % repo, shell=True,
                        check=False, stdout=subprocess.DEVNULL)
+
+
+def test_relay_in_check_mode_changes_nothing_and_fills_only_the_node_that_lacks_it(tmp_path):
+    (tmp_path / "Dockerfile").write_text(DOCKERFILE)
+    (tmp_path / "stamp").write_text(uuid.uuid4().hex + "\n")
+    repo = "swarmdata-test/delivery-partial"
+    args = ["-e", "delivery=relay", "-e", "context=%s" % tmp_path, "-e", "repo=%s" % repo]
+    names = RUNNER.get_hosts("all")
+    hosts = [RUNNER.get_host(h) for h in names]
+    try:
+        rc, out = run_playbook("--check", *args, playbook=PLAYBOOK)
+        assert rc == 0 and all(recap(out)[h]["changed"] >= 1 for h in names), out[-2000:]
+        ref = re.search(r"image_ref=(\S+?)\"", out).group(1)
+        assert not any(h.run("docker image inspect %s" % ref).rc == 0 for h in hosts)  # check mode built nothing
+        rc, out = run_playbook(*args, playbook=PLAYBOOK)
+        assert rc == 0, out[-2000:]
+        hosts[-1].check_output("docker image rm %s" % ref)
+        rc, out = run_playbook(*args, playbook=PLAYBOOK)
+        assert rc == 0, out[-2000:]
+        assert recap(out)[names[-1]]["changed"] >= 1, out[-2000:]
+        assert "Copy the build files" not in out, out[-3000:]  # no build: exported from a node that has it
+        assert hosts[-1].run("docker image inspect %s" % ref).rc == 0 and not controller_has(ref)
+    finally:
+        for h in hosts:
+            h.run("docker image ls --quiet %s | xargs -r docker image rm --force" % repo)

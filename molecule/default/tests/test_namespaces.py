@@ -47,10 +47,22 @@ def test_del_retires_only_a_removed_namespace_nothing_uses_once_confirmed(group_
     try:
         # Still named by the sender (site.yml has not run since it left the inventory): refused.
         rc, out = run_playbook("-e", "action=del", "-e", "namespace=old", "-e", "confirm=old", playbook=PLAYBOOK)
-        assert rc != 0 and "still in use" in out and "run" in out, out[-2000:]
+        assert rc != 0 and "still in use" in out and "(names it)" in out, out[-2000:]
         assert all(h.file("%s/namespaces/old/keep.bin" % root).exists for h in hosts[:1])
         rc, out = run_playbook()
         assert rc == 0, out[-3000:]
+        # An application's volume (the local driver, the namespace as device), then a container's bind mount.
+        old = "%s/namespaces/old" % root
+        primary.check_output("docker volume create --label swarmdata.test=ns --driver local --opt type=none "
+                             "--opt o=bind --opt device=%s swarmdata-test-oldvol" % old)
+        rc, out = run_playbook("-e", "action=del", "-e", "namespace=old", "-e", "confirm=old", playbook=PLAYBOOK)
+        assert rc != 0 and "volume swarmdata-test-oldvol (device)" in out, out[-2000:]
+        primary.check_output("docker volume rm swarmdata-test-oldvol")
+        primary.check_output("docker run -d --name swarmdata-test-olduser --label swarmdata.test=ns -v %s/sub:/x "
+                             "%s sleep infinity" % (old, group_vars["bind_base_image"]))
+        rc, out = run_playbook("-e", "action=del", "-e", "namespace=old", "-e", "confirm=old", playbook=PLAYBOOK)
+        assert rc != 0 and "container swarmdata-test-olduser" in out, out[-2000:]
+        primary.check_output("docker rm -f swarmdata-test-olduser")
         rc, out = run_playbook("-e", "action=del", "-e", "namespace=old", "-e", "confirm=ol", playbook=PLAYBOOK)
         assert rc != 0 and set(recap(out)) == {"localhost"}, out[-2000:]
         rc, out = run_playbook("--check", "-e", "action=del", "-e", "namespace=old", "-e", "confirm=old",
@@ -65,5 +77,6 @@ def test_del_retires_only_a_removed_namespace_nothing_uses_once_confirmed(group_
         rc, out = run_playbook()
         assert rc == 0 and all(r["changed"] == 0 for r in recap(out).values()), out[-2000:]
     finally:
+        primary.run("docker rm -f swarmdata-test-olduser; docker volume rm swarmdata-test-oldvol")
         for h in hosts:
             h.run("rm -rf %s/namespaces/old" % root)

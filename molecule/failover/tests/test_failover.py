@@ -284,8 +284,11 @@ def test_check_mode_changes_nothing_and_site_yml_agrees(lab):
     # before any host is touched; with it, the check run.
     survey = ["-e", "awx_job_id=7", "-e", "swarmdata_namespace=docs", "-e", "swarmdata_to=%s" % lab["new"],
               "-e", "swarmdata_from=live"]
-    rc, out = run_playbook(*survey + ["-e", "swarmdata_confirm=doc"], playbook="playbooks/failover.yml")
+    # (an answer left empty arrives as "": the playbook promotes the latest snapshot then)
+    rc, out = run_playbook(*survey[:-2] + ["-e", json.dumps({"swarmdata_from": ""}), "-e", "swarmdata_confirm=doc"],
+                           playbook="playbooks/failover.yml")
     assert rc != 0 and "swarmdata_confirm must repeat" in out and set(recap(out)) == {"localhost"}, out[-2000:]
+    assert "(got latest;" in out, out[-2000:]
     rc, out = run_playbook("--check", *survey + ["-e", "swarmdata_confirm=docs"], playbook="playbooks/failover.yml")
     assert rc == 0, out[-4000:]
     assert lab["h"][manager].check_output("docker config ls --format '{{.Name}}' | sort") == configs
