@@ -12,7 +12,8 @@ author: swarmdata.replication maintainers (@swarmdata)
 short_description: What on a Docker engine still uses a namespace
 version_added: 0.2.0
 description:
-  - From the verbose output of M(community.docker.docker_host_info) (services, containers, volumes), everything
+  - From the verbose output of M(community.docker.docker_swarm_info) (services) or
+    M(community.docker.docker_host_info) (containers, volumes), everything
     that still uses one namespace, so C(playbooks/namespace.yml) refuses to delete it.
   - "A service whose environment names it in a C(*NAMESPACE_IDS) list (the bind sender, Syncthing: site.yml has not
     run since it left the inventory); a service, container or volume that mounts its directory or anything
@@ -20,7 +21,8 @@ description:
 options:
   _input:
     description:
-      - The registered result of M(community.docker.docker_host_info) with C(verbose_output=true).
+      - The registered result of M(community.docker.docker_swarm_info) or M(community.docker.docker_host_info) with
+        C(verbose_output=true).
     type: dict
     required: true
   path:
