@@ -32,7 +32,7 @@ def test_each_delivery_puts_the_same_image_on_every_node(delivery, tmp_path):
     try:
         rc, out = run_playbook(*args, playbook=PLAYBOOK)
         assert rc == 0, out[-3000:]
-        ref = re.search(r"image_ref=(\S+?)\"", out).group(1)
+        ref = re.search(r"image_ref=([^\s\"']+)", out).group(1)
         ids = set()
         for h in hosts:
             ids.add(h.check_output("docker image inspect --format '{{.Id}}' %s" % ref))
@@ -61,7 +61,7 @@ def test_relay_in_check_mode_changes_nothing_and_fills_only_the_node_that_lacks_
     try:
         rc, out = run_playbook("--check", *args, playbook=PLAYBOOK)
         assert rc == 0 and all(recap(out)[h]["changed"] >= 1 for h in names), out[-2000:]
-        ref = re.search(r"image_ref=(\S+?)\"", out).group(1)
+        ref = re.search(r"image_ref=([^\s\"']+)", out).group(1)
         assert not any(h.run("docker image inspect %s" % ref).rc == 0 for h in hosts)  # check mode built nothing
         rc, out = run_playbook(*args, playbook=PLAYBOOK)
         assert rc == 0, out[-2000:]
