@@ -46,10 +46,30 @@ def test_builder_context_installs_every_collection_and_package_the_playbooks_use
     assert "openssh-clients [platform:rpm]" in lines(build / "bindep.txt")
 
 
+def readme_install(home, cwd):
+    """README's two commands (section "Pointing it at real hosts"), with HOME and the build directory in tmp."""
+    build = os.path.join(home, "build")
+    env = dict(os.environ, HOME=home)
+    for cmd in (["ansible-galaxy", "collection", "build", "--output-path", build, ROOT],
+                ["ansible-galaxy", "collection", "install", "--force", "-p", "~/.ansible/collections", "TARBALL"]):
+        cmd = [glob.glob(os.path.join(build, "swarmdata-replication-*.tar.gz"))[0] if a == "TARBALL" else a
+               for a in cmd]
+        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=600)
+        assert proc.returncode == 0 and "Nothing to do" not in proc.stdout, proc.stdout + proc.stderr
+    installed = os.path.join(home, ".ansible", "collections", "ansible_collections", "swarmdata", "replication")
+    assert os.path.isfile(os.path.join(installed, "MANIFEST.json")) and os.path.isdir(os.path.join(installed, "roles"))
+    return os.path.join(home, ".ansible", "collections")
+
+
+def test_readmes_install_commands_work_inside_the_checkout_and_outside(tmp_path):
+    for where, cwd in (("inside", ROOT), ("outside", str(tmp_path))):
+        (tmp_path / where).mkdir()
+        readme_install(str(tmp_path / where), cwd)
+
+
 def test_builder_introspection_finds_the_installed_collections_requirements(tmp_path):
     run("ansible-galaxy", "collection", "build", "--output-path", str(tmp_path), ROOT)
     tarball = glob.glob(str(tmp_path / "swarmdata-replication-*.tar.gz"))[0]
-    # Installed outside the checkout (inside it, the checkout's own collections/ link answers "Nothing to do").
     run("ansible-galaxy", "collection", "install", "--no-deps", "-p", str(tmp_path / "cols"), tarball, cwd=tmp_path)
     run("ansible-builder", "create", "-f", os.path.join(ROOT, "execution-environment.yml"), "-c", str(tmp_path / "ctx"))
     out = run("python3", str(tmp_path / "ctx" / "_build" / "scripts" / "introspect.py"), "introspect",
