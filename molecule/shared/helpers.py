@@ -109,3 +109,34 @@ def shlex_quote(text):
     import shlex
 
     return shlex.quote(text)
+
+
+def cluster_state(hosts):
+    """What a refused run must leave as it was: node labels, each service's spec version, every namespace file."""
+    first = hosts[0]
+    labels = first.check_output("docker node inspect --format '{{json .Spec.Labels}}' $(docker node ls -q)")
+    services = first.check_output(
+        "docker service ls -q | xargs -r docker service inspect --format '{{.Spec.Name}} {{.Version.Index}}'")
+    data = [manifest(h, "/opt/swarmdata/namespaces") for h in hosts]
+    return labels, sorted(services.splitlines()), data
+
+
+def assert_variant_change_refused(hosts, running, wanted):
+    """site.yml with another replication_variant stops in its first play and changes nothing (docs/data-safety.md
+    section 8). hosts: testinfra hosts of every lab node, the first a manager; the namespaces hold data."""
+    before = cluster_state(hosts)
+    assert sum(len(d) for d in before[2]) > 3 * len(hosts), "the namespaces hold no data to protect"
+    # What an operator switching to bind writes as well: its primary.
+    change = ["-e", "replication_variant=%s" % wanted] + (
+        ["-e", "replication_primary=%s" % RUNNER.get_hosts("swarm_managers")[0]] if wanted == "bind" else [])
+    rc, out = run_playbook(*change)
+    assert rc != 0, out[-2000:]
+    assert "replication_variant is %s, but this swarm runs the %s variant" % (wanted, running) in out, out[-3000:]
+    assert "docs/data-safety.md section 8" in out and "replication_variant_from=%s" % running in out, out[-3000:]
+    assert set(recap(out)) <= {"localhost"}, "a lab host was reached: %s" % recap(out)
+    # A wrong acknowledgement is refused the same way, and names what is wrong.
+    other = [v for v in ("bind", "glusterfs", "p2p") if v not in (running, wanted)][0]
+    rc, out = run_playbook(*change, "-e", "replication_variant_from=%s" % other)
+    assert rc != 0 and "replication_variant_from is %s, which names no variant" % other in out, out[-3000:]
+    assert set(recap(out)) <= {"localhost"}, "a lab host was reached: %s" % recap(out)
+    assert cluster_state(hosts) == before, "a refused variant change changed the cluster"

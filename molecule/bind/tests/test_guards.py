@@ -8,7 +8,7 @@ import time
 
 import pytest
 import testinfra
-from helpers import RUNNER, manifest, recap, run_playbook
+from helpers import RUNNER, assert_variant_change_refused, manifest, recap, run_playbook
 
 testinfra_hosts = RUNNER.get_hosts("swarm_managers")[:1]
 ROOT = "/opt/swarmdata/namespaces"
@@ -179,3 +179,8 @@ print(json.dumps(dict((n, os.lstat(os.path.join(d, n)).st_mode) for n in os.list
 """ % ROOT))
         assert sorted(modes) == ["done", "sgid", "suid"], "%s has %s" % (r, sorted(modes))
         assert modes["suid"] & 0o7777 == 0o755 and modes["sgid"] & 0o7777 == 0o755, modes
+
+
+@pytest.mark.parametrize("wanted", ["glusterfs", "p2p"])
+def test_a_variant_change_with_data_in_place_is_refused_before_anything_changes(lab, wanted):
+    assert_variant_change_refused([lab["p"]] + [lab["hosts"][r] for r in lab["replicas"]], "bind", wanted)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 import testinfra
-from helpers import RUNNER, manifest, recap, run_module, run_playbook
+from helpers import RUNNER, assert_variant_change_refused, manifest, recap, run_module, run_playbook
 
 testinfra_hosts = RUNNER.get_hosts("swarm_managers")[:1]  # each test drives the lab itself
 ROOT = "/opt/swarmdata/namespaces"
@@ -416,3 +416,10 @@ def test_check_mode_on_a_converged_cluster_changes_nothing():
     rc, out = run_playbook("--check", "--diff")
     assert rc == 0, out[-3000:]
     assert all(v.get("changed") == 0 for v in recap(out).values()), recap(out)
+
+
+@pytest.mark.parametrize("wanted", [v for v in ("bind", "glusterfs", "p2p") if v != "p2p"])
+def test_a_variant_change_with_data_in_place_is_refused_before_anything_changes(nodes, wanted):
+    managers = RUNNER.get_hosts("swarm_managers")
+    order = managers + [h for h in nodes if h not in managers]
+    assert_variant_change_refused([nodes[h] for h in order], "p2p", wanted)
