@@ -13,5 +13,8 @@ if [ "${1:-}" = "--destroy" ]; then
 fi
 ansible-playbook playbooks/lab.yml
 ansible-playbook -i inventories/lab/hosts.yml site.yml "$@"
-# Show replication working: a file written on the primary appears on every replica, and its delete too.
-ansible-playbook -i inventories/lab/hosts.yml playbooks/check_replication.yml "$@"
+# A small application on top: an HTTP notes service writing into the first namespace (roles/demo).
+ansible-playbook -i inventories/lab/hosts.yml playbooks/demo.yml "$@"
+# Show replication working: a file written on the primary appears on every replica, and its delete too; then a
+# note written through the demo application arrives on every node with the same checksum.
+ansible-playbook -i inventories/lab/hosts.yml playbooks/check_replication.yml -e check_through_app=true "$@"

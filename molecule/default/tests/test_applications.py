@@ -1,11 +1,16 @@
 """An application stack on the real lab, written with the compose_volume filter (docs/applications.md): both layouts
 (a bind mount, a local-driver named volume) land on the namespace's primary, and what the application writes
-reaches every replica, checked by checksum."""
+reaches every replica, checked by checksum. Then the demo application of README's main command (playbooks/demo.yml):
+deployed idempotently, and check_replication.yml proves replication through it."""
 
+import hashlib
+import json
+import re
+import shlex
 import time
 
 import pytest
-from helpers import RUNNER, run_playbook
+from helpers import RUNNER, recap, run_playbook
 
 STACK = "swarmdata-testapp"
 
@@ -50,3 +55,43 @@ def test_both_layouts_run_on_the_primary_and_their_writes_reach_every_replica(st
         time.sleep(1)
     assert len(set(sums.values())) == 1 and sums[primary].count("app-") == 2, sums
     assert RUNNER.get_host(primary).file(wiki + "/app-volume").content_string.split()[1] == "volume"
+
+
+def test_the_demo_application_replicates_what_it_is_given(group_vars):
+    primary = group_vars["replication_primary"]
+    notes = "%s/namespaces/wiki/notes" % group_vars["replication_root"]
+    manager = RUNNER.get_host(RUNNER.get_hosts("swarm_managers")[0])
+    try:
+        rc, out = run_playbook(playbook="playbooks/demo.yml")
+        assert rc == 0, out[-3000:]
+        rc, out = run_playbook(playbook="playbooks/demo.yml")
+        assert rc == 0 and all(v.get("changed") == 0 for v in recap(out).values()), recap(out)
+        # bind: one task, on the namespace's primary, where it may write.
+        nodes = manager.check_output("docker service ps --filter desired-state=running --format '{{.Node}}' "
+                                     "swarmdata-demo_web").split()
+        assert nodes == [primary], nodes
+
+        rc, out = run_playbook("-e", "check_through_app=true", playbook="playbooks/check_replication.yml")
+        assert rc == 0, out[-3000:]
+        replicas = [h for h in RUNNER.get_hosts("all") if h != primary]
+        for replica in replicas:
+            said = r"%s holds the note \S+ written through\s+the demo on %s" % (replica, primary)
+            assert re.search(said, out), out[-3000:]
+
+        # Independently of the playbook: a note posted to the demo on the primary is on every node, byte for byte.
+        body = "a note %d\n" % time.time_ns()
+        post = ("import urllib.request as u; print(u.urlopen(u.Request('http://127.0.0.1:8480/notes', data=%r, "
+                "method='POST')).read().decode())" % body.encode())
+        reply = json.loads(RUNNER.get_host(primary).check_output("python3 -c %s" % shlex.quote(post)))
+        assert reply["sha256"] == hashlib.sha256(body.encode()).hexdigest()
+        deadline = time.time() + 30
+        sums = {}
+        while time.time() < deadline:
+            sums = dict((h, RUNNER.get_host(h).run("sha256sum %s/%s" % (notes, reply["name"])).stdout.split()[:1])
+                        for h in RUNNER.get_hosts("all"))
+            if all(v == [reply["sha256"]] for v in sums.values()):
+                break
+            time.sleep(1)
+        assert all(v == [reply["sha256"]] for v in sums.values()), sums
+    finally:
+        manager.run("docker stack rm swarmdata-demo")
