@@ -39,8 +39,8 @@ def ansible_env(**extra):
     return env
 
 
-def run_playbook(*args, cwd=None, playbook="site.yml"):
-    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, playbook)] + list(args)
+def run_playbook(*args, cwd=None, playbook="site.yml", inventory=None):
+    cmd = ["ansible-playbook", "-i", inventory or INVENTORY, os.path.join(PROJECT, playbook)] + list(args)
     proc = subprocess.run(cmd, cwd=cwd or PROJECT, env=ansible_env(), capture_output=True, text=True,
                           timeout=900, check=False)
     return proc.returncode, proc.stdout + proc.stderr
