@@ -18,7 +18,8 @@ ALLOWED_TYPES = {"text": str, "textarea": str, "password": str, "multiplechoice"
                  "integer": int, "float": float}
 # They move a namespace's primary, or delete one: the name is typed again (required, or for del only).
 DESTRUCTIVE = {"failover": True, "failback": True, "namespace": False}
-INVENTORY_VARS = {"replication_primary_move_to", "replication_variant_from"}  # site.yml's own, set on purpose from its survey
+# site.yml's own variables, set on purpose from its survey.
+INVENTORY_VARS = {"replication_primary_move_to", "replication_variant_from"}
 
 
 def awx_errors(spec):
