@@ -5,7 +5,9 @@ was written meanwhile (checksums on every node), and the worker is demoted. Each
 test_guards.py (same lab)."""
 
 import os
+import shutil
 import stat
+import tempfile
 import time
 
 import pytest
@@ -23,21 +25,26 @@ def lab(group_vars):
     workers = RUNNER.get_hosts("swarm_workers")
     assert len(workers) == 2 and primary not in workers, workers
     hosts = dict((h, testinfra.get_host("docker://" + h)) for h in RUNNER.get_hosts("all"))
-    # The changed inventory, beside the scenario's (so its group_vars apply): the second worker taken out, the
-    # first one moved to the managers.
+    # The changed inventory: the second worker taken out, the first one moved to the managers.
     with open(INVENTORY) as f:
         inv = yaml.safe_load(f)
     moved, removed = workers
     groups = {}
     regroup(inv, removed, groups)
     groups["swarm_managers"]["hosts"][moved] = groups["swarm_workers"]["hosts"].pop(moved)
-    changed = os.path.join(os.path.dirname(INVENTORY), "swarmdata-nodes-test.yml")
+    # Its own directory, never Molecule's inventory directory (Molecule reads every file there), with the
+    # scenario's group_vars beside it.
+    work = tempfile.mkdtemp(prefix="swarmdata-nodes-test.")
+    for sub in ("group_vars", "host_vars"):
+        if os.path.isdir(os.path.join(os.path.dirname(INVENTORY), sub)):
+            os.symlink(os.path.join(os.path.dirname(INVENTORY), sub), os.path.join(work, sub))
+    changed = os.path.join(work, "hosts.yml")
     with open(changed, "w") as f:
         yaml.safe_dump(inv, f)
     names = [ns if isinstance(ns, str) else ns["name"] for ns in group_vars["replication_namespaces"]]
     yield {"primary": primary, "moved": moved, "removed": removed, "hosts": hosts, "changed": changed,
            "m": hosts[primary], "namespaces": names}
-    os.unlink(changed)
+    shutil.rmtree(work)
 
 
 def regroup(tree, removed, groups):
