@@ -121,9 +121,11 @@ def cluster_state(hosts):
     return labels, sorted(services.splitlines()), data
 
 
-def assert_variant_change_refused(hosts, running, wanted):
+def assert_variant_change_refused(nodes, running, wanted):
     """site.yml with another replication_variant stops in its first play and changes nothing (docs/data-safety.md
-    section 8). hosts: testinfra hosts of every lab node, the first a manager; the namespaces hold data."""
+    section 8). nodes: {inventory host: testinfra host} of every lab node; the namespaces hold data."""
+    managers = RUNNER.get_hosts("swarm_managers")
+    hosts = [nodes[h] for h in managers + sorted(set(nodes) - set(managers))]  # a manager first: it reads the swarm
     before = cluster_state(hosts)
     assert sum(len(d) for d in before[2]) > 3 * len(hosts), "the namespaces hold no data to protect"
     # What an operator switching to bind writes as well: its primary.
