@@ -18,6 +18,8 @@ description:
     C(path), C(has) and C(list) (O(state=query), and every state returns them).
   - Refuses to delete a namespace that still holds data unless O(force=true).
   - Never follows a symlink in place of a namespace directory.
+  - One call can also create the node's other directories (O(directories)) and give each namespace its own owner,
+    mode and identity (O(namespaces)), so that a run prepares a node in one round trip instead of one per directory.
 extends_documentation_fragment:
   - swarmdata.replication.common.ATTRIBUTES
 options:
@@ -28,10 +30,63 @@ options:
   name:
     description:
       - Namespace name(s). Each matches C([a-z0-9][a-z0-9_-]*) and has at most 63 characters.
-      - Required unless O(state=query).
+      - Required unless O(state=query) or O(namespaces) is given. Mutually exclusive with O(namespaces).
     type: list
     elements: str
     aliases: [names]
+  namespaces:
+    description:
+      - The namespaces with settings of their own, one entry per namespace. An entry's unset keys take the
+        module's O(owner), O(group), O(mode) and O(marker_write).
+      - Mutually exclusive with O(name) and O(identity).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Namespace name, as in O(name).
+        type: str
+        required: true
+      owner:
+        description: Owner (name or uid) of this namespace's directory.
+        type: str
+      group:
+        description: Group (name or gid) of this namespace's directory.
+        type: str
+      mode:
+        description: Mode of this namespace's directory, as an octal string.
+        type: str
+      identity:
+        description: This namespace's identity from the cluster, as in O(identity).
+        type: str
+      marker_write:
+        description: As O(marker_write), for this namespace.
+        type: str
+        choices: [never, missing, always]
+  directories:
+    description:
+      - Other directories to create, in order, before the namespaces (with O(state=present) only), for example the
+        node's base directories from the topology plan. Each one's parent must exist or come earlier in the list.
+      - A symlink in place of one is refused, as for the namespaces.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path of the directory.
+        type: path
+        required: true
+      owner:
+        description: Owner (name or uid).
+        type: str
+        default: root
+      group:
+        description: Group (name or gid).
+        type: str
+        default: root
+      mode:
+        description: Mode, as an octal string.
+        type: str
+        default: "0755"
   state:
     description:
       - V(present) creates the directories and sets owner, group and mode.
@@ -65,7 +120,7 @@ options:
   identity:
     description:
       - The namespace's identity from the cluster (module M(swarmdata.replication.namespace_ids)).
-        Requires exactly one O(name).
+        Requires exactly one O(name); with several namespaces, give each its own in O(namespaces).
     type: str
   marker_write:
     description:
@@ -114,6 +169,17 @@ EXAMPLES = r"""
     identity: 8a1c0f0e-3d0f-4a52-9c1e-5b7a2b9e4d11
   register: ns
 
+- name: Prepare a node in one call - its base directories, then each namespace with its own owner and identity
+  swarmdata.replication.node_dirs:
+    root: /opt/swarmdata
+    directories:
+      - {path: /opt/swarmdata}
+      - {path: /opt/swarmdata/state, mode: "0700"}
+    namespaces:
+      - {name: wiki, identity: 8a1c0f0e-3d0f-4a52-9c1e-5b7a2b9e4d11}
+      - {name: db, owner: "999", group: "999", mode: "0750", identity: 0b3f6c1e-2a7d-4e8f-9b1c-7d5e3a2f1c09}
+    marker: .swarmdata-id
+
 - name: Say when the disk seems not mounted
   ansible.builtin.debug:
     msg: "wiki's marker is {{ ns.markers.wiki }}"
@@ -140,10 +206,11 @@ found:
   sample: {"wiki": "8a1c0f0e-3d0f-4a52-9c1e-5b7a2b9e4d11"}
 markers:
   description:
-    - State of each named namespace's marker after the run, when O(marker) and O(identity) are given.
+    - State of each named namespace's marker after the run, when O(marker) and O(identity) are given (with
+      O(namespaces), for each entry that has an identity).
     - V(ok) holds the identity; V(missing) has no marker (the replication engines refuse the namespace);
       V(mismatch) holds another identity (they refuse it too).
-  returned: when O(marker) and O(identity) are given
+  returned: when O(marker) and an identity are given
   type: dict
   sample: {"wiki": "ok"}
 namespaces:
@@ -177,7 +244,13 @@ class NamespaceDirs(object):
         self.diff = {"before": {}, "after": {}}
         try:
             self.root = validate_root(self.params["root"], "root")
-            self.names = [validate_namespace_name(n, "name") for n in (self.params["name"] or [])]
+            if self.params["namespaces"] is not None:
+                self.entries = [self.entry(e) for e in self.params["namespaces"]]
+            else:
+                self.entries = [self.entry({"name": n, "identity": self.params["identity"]})
+                                for n in (self.params["name"] or [])]
+            self.names = [e["name"] for e in self.entries]
+            self.directories = [self.directory(d) for d in self.params["directories"]]
         except TopologyError as exc:
             module.fail_json(msg=str(exc))
         self.base = os.path.join(self.root, "namespaces")
@@ -189,6 +262,21 @@ class NamespaceDirs(object):
                 module.fail_json(msg="marker must be a relative path inside the namespace, got %r" % self.marker)
         if self.params["identity"] is not None and len(self.names) != 1:
             module.fail_json(msg="identity needs exactly one name, got %d" % len(self.names))
+        if len(set(self.names)) != len(self.names):
+            module.fail_json(msg="namespaces names a namespace twice: %s" % ", ".join(self.names))
+
+    def entry(self, given):
+        """One namespace's settings: its own where given, the module's otherwise."""
+        name = validate_namespace_name(given["name"], "namespaces[].name" if self.params["namespaces"] else "name")
+        settings = dict((k, given.get(k) if given.get(k) is not None else self.params[k])
+                        for k in ("owner", "group", "mode", "marker_write"))
+        settings.update(name=name, identity=given.get("identity"))
+        return settings
+
+    def directory(self, given):
+        if not os.path.isabs(given["path"]):
+            raise TopologyError("directories[].path must be absolute, got %r" % given["path"])
+        return dict(given, path=os.path.normpath(given["path"]))
 
     def path(self, name):
         return os.path.join(self.base, name)
@@ -207,35 +295,42 @@ class NamespaceDirs(object):
         if os.path.exists(path) and not os.path.isdir(path):
             self.module.fail_json(msg="%s exists and is not a directory. Move it away first." % path)
 
+    def ensure_dir(self, path, owner, group, mode, create_mode=0o700):
+        """(before, after) of one directory; creates it and sets owner, group and mode where they differ."""
+        self._check_not_link(path)
+        before = {"state": "directory" if os.path.isdir(path) else "absent"}
+        after = {"state": "directory"}
+        if before["state"] == "absent":
+            self.changed = True
+            if not self.check_mode:
+                os.mkdir(path, create_mode)
+        attr_diff = {"before": {}, "after": {}}
+        file_args = self.module.load_file_common_arguments(dict(owner=owner, group=group, mode=mode), path=path)
+        if os.path.isdir(path):
+            self.changed = self.module.set_fs_attributes_if_different(file_args, self.changed, attr_diff)
+        else:
+            # Check mode on a directory that does not exist yet: report what it would get.
+            attr_diff["after"] = {"owner": owner, "group": group, "mode": mode}
+        before.update(attr_diff["before"])
+        after.update(attr_diff["after"])
+        return before, after
+
     def present(self):
+        for d in self.directories:
+            before, after = self.ensure_dir(d["path"], d["owner"], d["group"], d["mode"])
+            self.diff["before"][d["path"]] = before
+            self.diff["after"][d["path"]] = after
         for parent in (self.root, self.base):
             self._check_not_link(parent)
             if not os.path.isdir(parent):
                 self.changed = True
                 if not self.check_mode:
                     os.makedirs(parent, 0o755)
-        for name in self.names:
-            path = self.path(name)
-            self._check_not_link(path)
-            before = {"state": "directory" if os.path.isdir(path) else "absent"}
-            after = {"state": "directory"}
-            if before["state"] == "absent":
-                self.changed = True
-                if not self.check_mode:
-                    os.mkdir(path, 0o700)
-            attr_diff = {"before": {}, "after": {}}
-            file_args = self.module.load_file_common_arguments(
-                dict(owner=self.params["owner"], group=self.params["group"], mode=self.params["mode"]), path=path)
-            if os.path.isdir(path):
-                self.changed = self.module.set_fs_attributes_if_different(file_args, self.changed, attr_diff)
-            else:
-                # Check mode on a directory that does not exist yet: report what it would get.
-                attr_diff["after"] = {"owner": self.params["owner"], "group": self.params["group"],
-                                      "mode": self.params["mode"]}
-            before.update(attr_diff["before"])
-            after.update(attr_diff["after"])
-            if self.marker and self.params["identity"]:
-                before["marker"], after["marker"] = self.ensure_marker(name, path)
+        for entry in self.entries:
+            path = self.path(entry["name"])
+            before, after = self.ensure_dir(path, entry["owner"], entry["group"], entry["mode"])
+            if self.marker and entry["identity"]:
+                before["marker"], after["marker"] = self.ensure_marker(entry, path)
             self.diff["before"][path] = before
             self.diff["after"][path] = after
 
@@ -248,16 +343,17 @@ class NamespaceDirs(object):
         except (OSError, IOError):
             return None
 
-    def marker_state(self, name):
-        found = self.read_marker(name)
+    def marker_state(self, entry):
+        found = self.read_marker(entry["name"])
         if found is None:
             return "missing"
-        return "ok" if found == self.params["identity"] else "mismatch"
+        return "ok" if found == entry["identity"] else "mismatch"
 
-    def ensure_marker(self, name, path):
+    def ensure_marker(self, entry, path):
         """(state before, state after) of the namespace's marker; writes it only as marker_write allows."""
-        state = self.marker_state(name) if os.path.isdir(path) else "missing"
-        write = self.params["marker_write"]
+        name = entry["name"]
+        state = self.marker_state(entry) if os.path.isdir(path) else "missing"
+        write = entry["marker_write"]
         if state == "ok" or write == "never":
             self.markers[name] = state
             return state, state
@@ -275,7 +371,7 @@ class NamespaceDirs(object):
                 os.makedirs(parent, 0o755)
             fd, tmp = tempfile.mkstemp(dir=parent, prefix=".swarmdata-id.")
             with os.fdopen(fd, "w") as handle:
-                handle.write(self.params["identity"] + "\n")
+                handle.write(entry["identity"] + "\n")
             os.chmod(tmp, 0o644)
             os.rename(tmp, target)
         return state, "ok"
@@ -323,9 +419,10 @@ class NamespaceDirs(object):
         result = dict(changed=self.changed, paths=self.paths(), has=self.has(), namespaces=self.listing())
         if found is not None:
             result["found"] = found
-        if self.marker and self.params["identity"]:
-            for name in self.names:
-                self.markers.setdefault(name, self.marker_state(name))
+        if self.marker and any(e["identity"] for e in self.entries):
+            for entry in self.entries:
+                if entry["identity"]:
+                    self.markers.setdefault(entry["name"], self.marker_state(entry))
             result["markers"] = self.markers
         if self.check_mode and self.changed:
             # Report the state the run would leave, not the untouched disk.
@@ -344,6 +441,20 @@ def main():
         argument_spec=dict(
             root=dict(type="path", required=True),
             name=dict(type="list", elements="str", aliases=["names"]),
+            namespaces=dict(type="list", elements="dict", options=dict(
+                name=dict(type="str", required=True),
+                owner=dict(type="str"),
+                group=dict(type="str"),
+                mode=dict(type="str"),
+                identity=dict(type="str"),
+                marker_write=dict(type="str", choices=["never", "missing", "always"]),
+            )),
+            directories=dict(type="list", elements="dict", default=[], options=dict(
+                path=dict(type="path", required=True),
+                owner=dict(type="str", default="root"),
+                group=dict(type="str", default="root"),
+                mode=dict(type="str", default="0755"),
+            )),
             state=dict(type="str", choices=["present", "absent", "query"], default="present"),
             owner=dict(type="str", default="root"),
             group=dict(type="str", default="root"),
@@ -353,6 +464,7 @@ def main():
             identity=dict(type="str"),
             marker_write=dict(type="str", choices=["never", "missing", "always"], default="never"),
         ),
+        mutually_exclusive=[("name", "namespaces"), ("identity", "namespaces")],
         supports_check_mode=True,
     )
     try:

@@ -45,8 +45,16 @@ options:
     type: int
     default: 180
   interval:
-    description: Seconds between reads. Every service must be converged in two reads in a row.
+    description: Seconds between reads.
     type: float
+    default: 2
+  reads:
+    description:
+      - How many reads in a row must find every service converged.
+      - The default 2 is for right after a deploy, when the updater may not have begun yet, and a task that
+        crash-loops can be running at one instant. A stack that this run did not change (its deploy reported no
+        change) needs only 1, which saves the interval.
+    type: int
     default: 2
 """
 
@@ -167,14 +175,16 @@ def main():
         expected_tasks=dict(type="dict", default={}),
         timeout=dict(type="int", default=180),
         interval=dict(type="float", default=2),
+        reads=dict(type="int", default=2),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     client = docker_client(module)
     require_swarm_manager(module, client)
     started = time.time()
     deadline = started + max(0, module.params["timeout"])
-    # Converged in two reads in a row: right after a deploy the updater may not have begun, and a task that
-    # crash-loops can be running at one instant.
+    # Converged in `reads` reads in a row (two after a deploy: the updater may not have begun, and a task that
+    # crash-loops can be running at one instant).
+    reads = max(1, module.params["reads"])
     streak = 0
     while True:
         try:
@@ -185,7 +195,7 @@ def main():
         if not states:
             pending = [None]
         streak = 0 if pending else streak + 1
-        if streak >= 2 or module.check_mode or time.time() >= deadline:
+        if streak >= reads or module.check_mode or time.time() >= deadline:
             break
         time.sleep(module.params["interval"])
     result = dict(changed=False, converged=not pending, waited=round(time.time() - started, 1),

@@ -46,14 +46,18 @@ from bench.core import Bench, fmt_s, md5_file  # noqa: E402
 from bench.lab import REPO, BenchError, Poller, dx, dx_ok, load_plan, run_job  # noqa: E402
 from bench.latency import phase_latency  # noqa: E402
 from bench.report import git_commit, print_table, summary  # noqa: E402
+from bench.rerun import phase_rerun  # noqa: E402
 from bench.tree import phase_tree  # noqa: E402
 from bench.variants import VARIANTS  # noqa: E402
 
-PHASES = ("latency", "bulk", "tree")
+PHASES = ("latency", "bulk", "tree", "rerun")
+# The re-run phase runs site.yml several times (about 30 s each): asked for by name or with --rerun.
+DEFAULT_PHASES = ("latency", "bulk", "tree")
 
 PHASE_FUNCS = {"latency": ("1. propagation latency", phase_latency),
                "bulk": ("2. bulk throughput", phase_bulk),
-               "tree": ("3. small changes in a big tree", phase_tree)}
+               "tree": ("3. small changes in a big tree", phase_tree),
+               "rerun": ("4. site.yml re-run (changed=0)", phase_rerun)}
 
 
 def run_phases(bench, writer_node, reader_nodes, namespace_path):
@@ -116,13 +120,18 @@ def parse_args(argv):
     parser.add_argument("--bulk-mib", type=int, help="phase 2: MiB of mixed files (default 1024; --quick 64)")
     parser.add_argument("--tree-files", type=int, help="phase 3: files in the tree (default 100000; --quick 5000)")
     parser.add_argument("--quick", action="store_true", help="smoke run: writes=20, bulk-mib=64, tree-files=5000")
-    parser.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset of %s" % ",".join(PHASES))
+    parser.add_argument("--phases", help="comma-separated subset of %s (default %s; with --rerun also rerun)" % (
+        ",".join(PHASES), ",".join(DEFAULT_PHASES)))
     parser.add_argument("--timeout", type=int, default=600, help="seconds any single wait may take (600)")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds of quiet before each timed step (3)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     parser.add_argument("--table", nargs="+", metavar="JSON",
                         help="print one summary table from the --json files of earlier runs (one per variant) "
                              "and exit; runs nothing")
+    parser.add_argument("--rerun", type=int, default=0, metavar="N",
+                        help="phase 4: run site.yml N times on the converged lab, each must report changed=0")
+    parser.add_argument("--rerun-baseline", metavar="REF",
+                        help="phase 4: also run site.yml from a git worktree of REF, alternating with this checkout")
     lab = parser.add_argument_group("lab")
     lab.add_argument("--inventory", default=os.path.join(REPO, "inventories", "lab", "hosts.yml"),
                      help="inventory the plan is read from (inventories/lab/hosts.yml, written by scripts/lab.sh)")
@@ -140,7 +149,11 @@ def parse_args(argv):
     for name, value in (quick if opts.quick else full).items():
         if getattr(opts, name) is None:
             setattr(opts, name, value)
+    if opts.phases is None:
+        opts.phases = ",".join(DEFAULT_PHASES + (("rerun",) if opts.rerun else ()))
     opts.phases = [p.strip() for p in opts.phases.split(",") if p.strip()]
+    if "rerun" in opts.phases and opts.rerun < 1:
+        opts.rerun = 5
     bad = [p for p in opts.phases if p not in PHASES]
     if bad or not opts.phases:
         parser.error("--phases: unknown %s (choose from %s)" % (", ".join(bad) or "(none)", ", ".join(PHASES)))
@@ -179,8 +192,10 @@ def main(argv=None):
         print("  nodes:     %d swarm nodes; writer %s, readers %s" % (meta["swarm_nodes"], writer, ", ".join(readers)))
         print("  variant:   %s (%s)" % (opts.variant, meta.get("variant_settings", "")))
         print("  namespace: %s (bench dir %s)" % (path, bench.dirname))
-        print("  options:   writes=%d interval=%gs bulk-mib=%d tree-files=%d timeout=%ds phases=%s" % (
-            opts.writes, opts.interval, opts.bulk_mib, opts.tree_files, opts.timeout, ",".join(opts.phases)))
+        print("  options:   writes=%d interval=%gs bulk-mib=%d tree-files=%d timeout=%ds phases=%s%s" % (
+            opts.writes, opts.interval, opts.bulk_mib, opts.tree_files, opts.timeout, ",".join(opts.phases),
+            " rerun=%d%s" % (opts.rerun, " baseline=" + opts.rerun_baseline if opts.rerun_baseline else "")
+            if "rerun" in opts.phases else ""))
         print("  host:      %s CPUs shared by all lab nodes (and anything else running here)" % meta["host_cpus"],
               flush=True)
         results[opts.variant] = run_phases(bench, writer, readers, path)

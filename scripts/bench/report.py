@@ -52,6 +52,15 @@ def summary(meta, results):
                          "%.2f" % tree["change_s"]))
         elif "error" in tree:
             rows.append((variant, "tree", "FAILED"))
+        rerun = res.get("rerun", {})
+        if "this" in rerun:
+            rows.append((variant, "site.yml re-run, %d hosts, %d runs: p50 / p95 (s)" % (rerun["hosts"], rerun["runs"]),
+                         "%.1f / %.1f" % (rerun["this"]["p50"], rerun["this"]["p95"])))
+        if "baseline" in rerun:
+            rows.append((variant, "site.yml re-run of %s, same rounds: p50 / p95 (s), ratio" % rerun["baseline_ref"],
+                         "%.1f / %.1f, %.2f" % (rerun["baseline"]["p50"], rerun["baseline"]["p95"], rerun["ratio"])))
+        elif "error" in rerun:
+            rows.append((variant, "site.yml re-run", "FAILED"))
     width = max([len(r[1]) for r in rows] + [6])
     print("== summary (%s, %d swarm nodes, %s)" % (meta.get("date"), meta.get("swarm_nodes", 0), meta.get("commit")))
     print("  %-9s %-*s  %s" % ("variant", width, "figure", "value"))

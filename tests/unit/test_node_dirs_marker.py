@@ -113,3 +113,59 @@ def test_query_returns_what_the_markers_hold_before_the_run(dirs, root):
     assert run.result["changed"] is False and run.result["found"] == {"wiki": ID}
     marker(root).unlink()
     assert dirs(state="query", identity=None).result["found"] == {"wiki": None}
+
+
+@pytest.fixture
+def prepare(run_module, root):
+    """One call for a node: base directories, then namespaces with settings of their own (roles/node_prep)."""
+
+    def _run(check_mode=False, **args):
+        params = {"root": str(root), "owner": USER, "group": GROUP, "marker": ".swarmdata-id",
+                  "namespaces": [{"name": "wiki", "identity": ID, "marker_write": "missing"},
+                                 {"name": "db", "identity": OTHER, "mode": "0750"}]}
+        params.update(args)
+        return run_module(node_dirs, params, check_mode=check_mode)
+
+    return _run
+
+
+def test_namespaces_each_get_their_own_mode_identity_and_marker_write(prepare, root):
+    base = [{"path": str(root), "owner": USER, "group": GROUP},
+            {"path": str(root / "state"), "owner": USER, "group": GROUP, "mode": "0700"}]
+    run = prepare(directories=base)
+    assert run.rc == 0 and run.result["changed"] is True
+    assert oct(os.stat(str(root / "state")).st_mode & 0o777) == "0o700"
+    assert oct(os.stat(str(root / "namespaces" / "db")).st_mode & 0o777) == "0o750"
+    # wiki may be given its marker (missing), db may not (never, the module's default): db is refused.
+    assert marker(root).read_text() == ID + "\n"
+    assert not (root / "namespaces" / "db" / ".swarmdata-id").exists()
+    assert run.result["markers"] == {"wiki": "ok", "db": "missing"}
+    again = prepare(directories=base)
+    assert again.result["changed"] is False and again.result["markers"] == {"wiki": "ok", "db": "missing"}
+
+
+def test_a_foreign_marker_in_one_namespace_fails_the_call(prepare, root):
+    prepare()
+    (root / "namespaces" / "wiki" / ".swarmdata-id").write_text(OTHER + "\n")
+    run = prepare()
+    assert run.failed and "another identity" in run.result["msg"] and "wiki" in run.result["msg"]
+    assert marker(root).read_text() == OTHER + "\n"
+
+
+def test_a_base_directory_that_is_a_symlink_is_refused(prepare, root, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    root.mkdir()
+    (root / "state").symlink_to(elsewhere)
+    run = prepare(directories=[{"path": str(root / "state"), "owner": USER, "group": GROUP}])
+    assert run.failed and "symlink" in run.result["msg"]
+
+
+def test_namespaces_and_name_together_are_refused(prepare):
+    run = prepare(name=["wiki"])
+    assert run.failed and "mutually exclusive" in run.result["msg"]
+
+
+def test_check_mode_with_namespaces_changes_nothing(prepare, root):
+    run = prepare(check_mode=True, directories=[{"path": str(root), "owner": USER, "group": GROUP}])
+    assert run.result["changed"] is True and not root.exists()

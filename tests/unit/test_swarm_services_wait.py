@@ -93,3 +93,9 @@ def test_two_converged_reads_in_a_row(run_module, swarm_client):
     ok = FakeService("st_sender", {"Replicated": {"Replicas": 1}}, [task()])
     result = run(run_module, swarm_client, [ok], services=["sender"], timeout=30).result
     assert result["converged"] is True and swarm_client.services.list.call_count == 2
+
+
+def test_a_stack_the_run_did_not_change_is_read_once(run_module, swarm_client):
+    ok = FakeService("st_sender", {"Replicated": {"Replicas": 1}}, [task()])
+    result = run(run_module, swarm_client, [ok], services=["sender"], timeout=30, reads=1).result
+    assert result["converged"] is True and swarm_client.services.list.call_count == 1 and result["waited"] < 1
