@@ -35,7 +35,8 @@ options:
   namespaces:
     description:
       - The namespaces, each a name or a dict with C(name) and optionally C(criticality)
-        (C(critical), C(high), C(medium), C(low)), C(owner), C(group) and C(mode).
+        (C(critical), C(high), C(medium), C(low)), C(owner), C(group), C(mode) and C(backup) (the namespace's
+        own backup policy over its criticality's, keys as in O(backup_policy)).
       - A name matches C([a-z0-9][a-z0-9_-]*) and has at most 63 characters.
       - C(mode) is a quoted octal string (C("0750")). An unquoted YAML C(0770) arrives as the integer 504, which
         cannot be told from a meant C(0504), so an integer is refused with a message saying to quote it.
@@ -71,6 +72,15 @@ options:
     type: raw
     vars:
       - name: replication_replica_count
+  backup_policy:
+    description:
+      - Backup policy per criticality over the collection's defaults (docs/backup.md), for example
+        C(critical) with C(interval) 1800. Keys per level are C(interval), C(keep_last), C(keep_hourly),
+        C(keep_daily), C(keep_weekly), C(keep_monthly) and C(max_age), in seconds or counts.
+      - A namespace's own C(backup) dict goes over its level's.
+    type: dict
+    vars:
+      - name: replication_backup_policy
   managers_group:
     description: Inventory group of the swarm managers (the swarm role reads the same variable).
     type: str
@@ -125,7 +135,10 @@ _raw:
       type: list
       elements: str
     namespaces:
-      description: Normalised namespaces with C(name), C(path), C(criticality), C(owner), C(group), C(mode).
+      description:
+        - Normalised namespaces with C(name), C(path), C(criticality), C(owner), C(group), C(mode).
+        - C(backup) is the namespace's computed backup policy (C(interval), the C(keep_*) counts, C(max_age) and
+          C(criticality)).
       type: list
       elements: dict
     constraints:
@@ -209,6 +222,7 @@ class LookupModule(LookupBase):
                 workers_group=self.get_option("workers_group"),
                 replica_count=self.get_option("replica_count"),
                 addresses=addresses,
+                backup_policy=self.get_option("backup_policy"),
             )
         except TopologyError as exc:
             raise AnsibleLookupError("swarmdata.replication.topology: %s" % exc) from exc

@@ -47,6 +47,7 @@ from ansible_collections.swarmdata.replication.plugins.module_utils._inputs impo
 )
 # pylint: enable=unused-import
 from ansible_collections.swarmdata.replication.plugins.module_utils import (
+    _backup,
     _plan_bind,
     _plan_glusterfs,
     _plan_p2p,
@@ -97,14 +98,16 @@ def _hosts(groups, managers_group, workers_group):
     return managers, hosts
 
 
-def _namespaces(namespaces, root, variant, label_prefix):
+def _namespaces(namespaces, root, variant, label_prefix, backup_policy=None):
     if namespaces is None:
         namespaces = []
     if not isinstance(namespaces, (list, tuple)):
         raise TopologyError("replication_namespaces must be a list, got %s" % type(namespaces).__name__)
     normalized = [normalize_namespace(item, i, root) for i, item in enumerate(namespaces)]
+    backup_levels = _backup.levels(backup_policy)
     seen = set()
-    for ns in normalized:
+    for i, ns in enumerate(normalized):
+        ns["backup"] = _backup.namespace_policy(ns, backup_levels, "replication_namespaces[%d]" % i)
         ns["marker"] = posixpath.join(ns["path"], MARKERS[variant])
         ns["identity_config"] = namespace_config_name(label_prefix, ns["name"])
         for key in ("primary", "snapshots"):
@@ -128,11 +131,13 @@ def build_plan(
     workers_group=DEFAULT_WORKERS_GROUP,
     replica_count=None,
     addresses=None,
+    backup_policy=None,
 ):
     """Validate the inventory contract and return the replication plan.
 
     :param groups: mapping of inventory group name -> list of inventory hostnames
     :param addresses: inventory hostname -> the address its peers reach it by (default: the hostname)
+    :param backup_policy: ``replication_backup_policy``, per criticality, over the defaults (module_utils._backup)
     :raises TopologyError: on any bad input, naming the variable to change
     """
     # Variant first: everything else depends on it.
@@ -144,7 +149,7 @@ def build_plan(
     root = validate_root(root)
     _check_prefix(label_prefix)
     managers, hosts = _hosts(groups, managers_group, workers_group)
-    normalized = _namespaces(namespaces, root, variant, label_prefix)
+    normalized = _namespaces(namespaces, root, variant, label_prefix, backup_policy)
 
     addresses = dict((h, (addresses or {}).get(h) or h) for h in hosts)
     ctx = {"hosts": hosts, "managers": managers, "primary": primary, "root": root, "label_prefix": label_prefix,

@@ -4,6 +4,7 @@ configuration it writes, and the status/metrics the rsync wrapper records around
 import importlib.machinery
 import importlib.util
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -71,6 +72,8 @@ def test_rsync_wrapper_records_success_bytes_and_metrics(mover, unguarded, tmp_p
 
 
 def test_rsync_wrapper_counts_a_failure_without_touching_last_success(mover, unguarded, tmp_path, monkeypatch):
+    (unguarded / "db").mkdir(parents=True)
+    (tmp_path / "recv-node3:db").write_text("a file where the receiver's directory should be: rsync fails")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MOVER_REPLICAS", "recv-node2=node2 recv-node3=node3")
     monkeypatch.setattr(mover.subprocess, "run", _local_rsync(mover.subprocess.run))
@@ -82,6 +85,7 @@ def test_rsync_wrapper_counts_a_failure_without_touching_last_success(mover, ung
 def test_status_is_recorded_under_the_inventory_hostname_not_the_service_name(mover, unguarded, tmp_path,
                                                                               monkeypatch):
     # A host whose name is not service-safe: its receiver is recv-node2-example-com.
+    (unguarded / "db").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MOVER_REPLICAS", "recv-node2-example-com=node2.example.com")
     monkeypatch.setattr(mover.subprocess, "run", _local_rsync(mover.subprocess.run))
@@ -100,7 +104,8 @@ def _local_rsync(real_run):
 
     def run(cmd, **kwargs):
         cmd = list(cmd)
-        cmd[-1] = "./" + cmd[-1]
+        # Absolute: the wrapper runs rsync from inside the namespace directory it checked.
+        cmd[-1] = os.path.join(os.getcwd(), cmd[-1])
         return real_run(cmd, **kwargs)
 
     return run
@@ -220,3 +225,32 @@ def test_on_demand_passes_retry_only_a_connection_that_failed_and_only_for_a_whi
     calls.clear()
     assert mover.until_connected(lambda: calls.append(1) or 255) == 255  # a receiver that stays away: give up
     assert 2 <= len(calls) <= 1 + mover.CONNECT_RETRY_SECONDS / 10
+
+
+def test_an_empty_filesystem_over_the_path_after_the_check_is_never_the_source(mover, tmp_path, monkeypatch):
+    """The race the bind guard test hit under load: the marker checked, then an empty filesystem mounted over the
+    namespace's path before rsync listed it. rsync reads the directory that was checked, not the path."""
+    if not shutil.which("rsync"):
+        pytest.skip("rsync is not installed")
+    data = tmp_path / "data"
+    (data / "wiki").mkdir(parents=True)
+    (data / "wiki" / "keep").write_text("the namespace's data")
+    dest = tmp_path / "recv-node2:wiki"
+    dest.mkdir()
+    (dest / "keep").write_text("the namespace's data")
+    (dest / "stale").write_text("gone from the source: a correct pass deletes it")
+    monkeypatch.setattr(mover, "DATA", str(data))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MOVER_REPLICAS", "recv-node2=node2")
+
+    def check_then_swap(ns, **kwargs):
+        # What a mount over the path looks like from here: the path now leads to another, empty directory.
+        os.rename(str(data / "wiki"), str(data / "wiki.underneath"))
+        (data / "wiki").mkdir()
+        return None
+
+    monkeypatch.setattr(mover, "check_namespace", check_then_swap)
+    monkeypatch.setattr(mover.subprocess, "run", _local_rsync(mover.subprocess.run))
+    assert mover.rsync_wrapper(["-a", "--delete", str(data / "wiki") + "/", "recv-node2:wiki/"]) == 0
+    assert (dest / "keep").read_text() == "the namespace's data"
+    assert not (dest / "stale").exists()

@@ -492,6 +492,9 @@ def test_namespace_defaults_and_path():
         "identity_config": "swarmdata-ns-wiki",
         "primary": "node1",  # replication_primary, as the namespace sets none of its own
         "snapshots": {"interval": 21600, "keep": 28},  # criticality medium: every 6 hours, a week of them
+        # criticality medium: daily backups, 7 daily, 4 weekly and 6 monthly kept, missed after 2 days
+        "backup": {"interval": 86400, "keep_last": 0, "keep_hourly": 0, "keep_daily": 7, "keep_weekly": 4,
+                   "keep_monthly": 6, "max_age": 172800, "criticality": "medium"},
     }]
 
 

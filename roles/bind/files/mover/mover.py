@@ -178,19 +178,26 @@ def namespace_ids():
     return dict(p.split("=", 1) for p in os.environ.get("MOVER_NAMESPACE_IDS", "").split() if "=" in p)
 
 
-def check_namespace(ns, ids=None, data=None):
-    """None if the primary's copy of ``ns`` may be the source of a sync, else why not."""
+def check_namespace(ns, ids=None, data=None, dir_fd=None):
+    """None if the primary's copy of ``ns`` may be the source of a sync, else why not. With ``dir_fd`` (the
+    namespace directory, opened), the marker is read in that very directory, whatever is mounted at its path."""
     ids = namespace_ids() if ids is None else ids
     data = DATA if data is None else data
     expected = ids.get(ns)
-    marker = os.path.join(data, ns, os.environ.get("MOVER_MARKER", ".swarmdata-id"))
+    marker_name = os.environ.get("MOVER_MARKER", ".swarmdata-id")
+    marker = os.path.join(data, ns, marker_name)
     if not expected:
         return "the cluster holds no identity for it (run site.yml)"
     try:
-        with open(marker, encoding="utf-8", errors="replace") as handle:
-            found = handle.read(4096).strip()
+        if dir_fd is not None:
+            with os.fdopen(os.open(marker_name, os.O_RDONLY, dir_fd=dir_fd), encoding="utf-8",
+                           errors="replace") as handle:
+                found = handle.read(4096).strip()
+        else:
+            with open(marker, encoding="utf-8", errors="replace") as handle:
+                found = handle.read(4096).strip()
     except (OSError, IOError) as exc:
-        if not os.path.isdir(os.path.join(data, ns)):
+        if dir_fd is None and not os.path.isdir(os.path.join(data, ns)):
             return "its directory is missing"
         return "its marker %s is missing (%s)" % (os.path.basename(marker), exc.strerror or exc)
     if found != expected:
@@ -690,13 +697,26 @@ class pair_lock(object):
 
 
 def transfer(args, receiver, ns, echo=False):
-    """One rsync of /data/<ns>/ to ``receiver`` (its lock held), after the guard's check; records its status."""
-    reason = check_namespace(ns)  # checked under the lock, just before the transfer
-    if reason is not None:
-        log(refusal_message(ns, reason))
+    """One rsync of /data/<ns>/ to ``receiver`` (its lock held), after the guard's check; records its status.
+
+    The namespace directory is opened first, its marker checked in it, and rsync reads that same directory (as
+    its working directory, "./"). An empty filesystem mounted over the path, or the disk unmounted, after the
+    check cannot become the source of this transfer: it would otherwise list nothing and delete everything."""
+    try:
+        dir_fd = os.open(os.path.join(DATA, ns), os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        log(refusal_message(ns, "its directory is missing"))
         return REFUSED_CODE
-    started = time.time()
-    proc = subprocess.run(["/usr/bin/rsync", "--stats"] + args, stdout=subprocess.PIPE, text=True, check=False)
+    try:
+        reason = check_namespace(ns, dir_fd=dir_fd)  # checked under the lock, just before the transfer
+        if reason is not None:
+            log(refusal_message(ns, reason))
+            return REFUSED_CODE
+        started = time.time()
+        proc = subprocess.run(["/usr/bin/rsync", "--stats"] + args[:-2] + ["./", args[-1]], stdout=subprocess.PIPE,
+                              text=True, check=False, pass_fds=(dir_fd,), preexec_fn=lambda: os.fchdir(dir_fd))
+    finally:
+        os.close(dir_fd)
     duration = time.time() - started
     if echo:
         sys.stdout.write(proc.stdout)

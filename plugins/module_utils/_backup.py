@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, swarmdata.replication contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backup policy per namespace, from its criticality (docs/backup.md). Private to the collection.
+
+Every variant has it, so it lives beside the common inputs, not in a variant's plan module. The plan carries the
+computed policy as ``namespaces[].backup``; the backup runner (roles/backup) reads nothing else.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.swarmdata.replication.plugins.module_utils._inputs import CRITICALITIES, TopologyError
+
+HOUR = 3600
+DAY = 24 * HOUR
+# How often, how long kept (restic forget's --keep-* counts), and the oldest the latest backup may be before it
+# counts as missed (the alert's threshold): two intervals, so one late or failed run does not page anyone.
+BACKUP_POLICY = {
+    "critical": {"interval": HOUR, "keep_last": 0, "keep_hourly": 24, "keep_daily": 14, "keep_weekly": 8,
+                 "keep_monthly": 12, "max_age": 2 * HOUR},
+    "high": {"interval": 6 * HOUR, "keep_last": 4, "keep_hourly": 0, "keep_daily": 14, "keep_weekly": 8,
+             "keep_monthly": 12, "max_age": 12 * HOUR},
+    "medium": {"interval": DAY, "keep_last": 0, "keep_hourly": 0, "keep_daily": 7, "keep_weekly": 4,
+               "keep_monthly": 6, "max_age": 2 * DAY},
+    "low": {"interval": 7 * DAY, "keep_last": 0, "keep_hourly": 0, "keep_daily": 0, "keep_weekly": 4,
+            "keep_monthly": 3, "max_age": 14 * DAY},
+}
+POLICY_KEYS = ("interval", "keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "max_age")
+KEEP_KEYS = tuple(k for k in POLICY_KEYS if k.startswith("keep_"))
+MIN_INTERVAL = 300
+
+
+def _apply(policy, override, variable):
+    if not isinstance(override, dict):
+        raise TopologyError("%s must be a dict of %s, got %r" % (variable, ", ".join(POLICY_KEYS), override))
+    unknown = sorted(set(override) - set(POLICY_KEYS))
+    if unknown:
+        raise TopologyError("%s has unknown key(s) %s; allowed keys are %s"
+                            % (variable, ", ".join(unknown), ", ".join(POLICY_KEYS)))
+    for key, value in override.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise TopologyError("%s.%s must be an integer of 0 or more, got %r" % (variable, key, value))
+        policy[key] = value
+    return policy
+
+
+def levels(global_policy):
+    """The policy of every criticality, with ``replication_backup_policy`` ({level: {key: value}}) over it."""
+    variable = "replication_backup_policy"
+    table = dict((level, dict(policy)) for level, policy in BACKUP_POLICY.items())
+    if global_policy in (None, ""):
+        return table
+    if not isinstance(global_policy, dict):
+        raise TopologyError("%s must be a dict keyed by criticality (%s), got %r"
+                            % (variable, ", ".join(CRITICALITIES), global_policy))
+    unknown = sorted(set(global_policy) - set(CRITICALITIES))
+    if unknown:
+        raise TopologyError("%s has unknown criticality %s; use %s"
+                            % (variable, ", ".join(map(str, unknown)), ", ".join(CRITICALITIES)))
+    for level, override in global_policy.items():
+        _apply(table[level], override, "%s.%s" % (variable, level))
+        _check(table[level], "%s.%s" % (variable, level))
+    return table
+
+
+def _check(policy, variable):
+    if 0 < policy["interval"] < MIN_INTERVAL:
+        raise TopologyError("%s.interval must be 0 (no scheduled backups) or at least %d seconds, got %d"
+                            % (variable, MIN_INTERVAL, policy["interval"]))
+    if policy["interval"] and policy["max_age"] < policy["interval"]:
+        raise TopologyError("%s.max_age (%d s) is shorter than its interval (%d s): the latest backup would always "
+                            "count as missed" % (variable, policy["max_age"], policy["interval"]))
+    if not any(policy[k] for k in KEEP_KEYS):
+        raise TopologyError("%s keeps nothing: at least one of %s must be 1 or more"
+                            % (variable, ", ".join(KEEP_KEYS)))
+
+
+def namespace_policy(ns, table, variable):
+    """The namespace's policy: its criticality's from ``table`` (see levels), with its own ``backup`` over it."""
+    policy = dict(table[ns["criticality"]])
+    if ns.get("backup") is not None:
+        _apply(policy, ns["backup"], variable + ".backup")
+        _check(policy, variable + ".backup")
+    policy["criticality"] = ns["criticality"]
+    return policy
+
+
+def forget_args(policy):
+    """restic forget's retention flags for the policy (counts of 0 are left out)."""
+    args = []
+    for key in KEEP_KEYS:
+        if policy.get(key):
+            args += ["--" + key.replace("_", "-"), str(policy[key])]
+    return args

@@ -1,0 +1,368 @@
+# Copyright: (c) 2026, swarmdata.replication contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One namespace's backup with restic, and its restore (docs/backup.md). Python 3 standard library only.
+
+restic does the work: deduplicated, encrypted snapshots, retention, checks and restores. This adds what restic
+does not do by itself, for one namespace and one repository per call:
+
+- a namespace whose marker is missing or holds another identity (an unmounted disk) is never backed up: the run
+  fails, so an empty tree never becomes the latest backup;
+- stale locks (their process gone) are removed before the backup, a live lock is never touched, so a killed
+  backup does not block the next one and two never run at once;
+- after the backup, ``forget --prune`` with the namespace's policy, grouped by the namespace's tag (the source
+  path may differ from run to run: a replica's snapshot, a live copy);
+- ``check --read-data-subset=k/N``, with k stepping once per run (the run number is a tag of each snapshot, so
+  it survives restarts and retention), so every pack is read once every N runs;
+- a restore drill: a canary written just before the backup is restored from the new snapshot and compared;
+- metrics in Prometheus text format, with the last success taken from the repository itself on each run, so it
+  never falls to 0 because a container restarted.
+
+Usage (every path absolute; the repository and its password come from restic's own environment variables,
+RESTIC_REPOSITORY and RESTIC_PASSWORD_FILE, never from the command line):
+
+    backup_runner.py backup  --namespace NS --source DIR --state DIR --policy JSON [--marker REL --identity ID]
+    backup_runner.py restore --namespace NS --target DIR --state DIR [--snapshot latest|ID|TIME] [--path REL ...]
+    backup_runner.py metrics --namespace NS --state DIR --policy JSON
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+CANARY_DIR = ".swarmdata-backup-canary"
+CANARY_FILE = "token"
+CHECK_PARTS = 10
+TAG_PREFIX = "ns:"
+RUN_PREFIX = "run:"
+TIME_RE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+
+class BackupError(Exception):
+    """A run that must fail loudly (the message says why)."""
+
+
+def restic(args, capture=True, check=True, env=None, timeout=None):
+    proc = subprocess.run(["restic"] + list(args), capture_output=capture, text=True, env=env, timeout=timeout,
+                          check=False)
+    if check and proc.returncode != 0:
+        raise BackupError("restic %s failed (exit %d): %s" % (
+            args[0], proc.returncode, ((proc.stderr or "") + (proc.stdout or "")).strip()[-1500:]))
+    return proc
+
+
+def restic_version():
+    out = restic(["version"]).stdout.split()
+    return out[1] if len(out) > 1 else "unknown"
+
+
+def ensure_repository():
+    """Initialise the repository only where there is none; a wrong password fails, it is never re-initialised."""
+    probe = restic(["cat", "config"], check=False)
+    if probe.returncode == 0:
+        return False
+    text = probe.stderr or ""
+    if "wrong password" in text or "no key found" in text:
+        raise BackupError("the repository exists but the password does not open it: %s" % text.strip()[-300:])
+    if "Is there a repository at the following location?" not in text and "does not exist" not in text:
+        raise BackupError("cannot read the repository: %s" % text.strip()[-500:])
+    restic(["init"])
+    return True
+
+
+def snapshots(namespace):
+    """The namespace's snapshots in the repository, oldest first."""
+    out = restic(["snapshots", "--json", "--tag", TAG_PREFIX + namespace]).stdout
+    return sorted(json.loads(out or "[]") or [], key=lambda s: s["time"])
+
+
+def snapshot_time(snap):
+    """restic's RFC 3339 time (nanoseconds, 'Z' or an offset) as a Unix timestamp."""
+    match = TIME_RE.match(snap["time"])
+    if not match:
+        raise BackupError("cannot read snapshot time %r" % snap["time"])
+    base, frac, zone = match.groups()
+    parsed = datetime.datetime.fromisoformat(base + (frac or "")[:7] + ("+00:00" if zone == "Z" else zone))
+    return parsed.timestamp()
+
+
+def resolve_snapshot(namespace, wanted):
+    """latest, a snapshot ID (or its short form), or a time: the newest snapshot taken at or before it."""
+    snaps = snapshots(namespace)
+    if not snaps:
+        raise BackupError("the repository has no snapshot of namespace %s" % namespace)
+    if wanted in ("", "latest"):
+        return snaps[-1]["id"]
+    for snap in snaps:
+        if snap["id"].startswith(wanted) or snap.get("short_id") == wanted:
+            return snap["id"]
+    try:
+        when = datetime.datetime.fromisoformat(wanted.replace("Z", "+00:00"))
+    except ValueError:
+        raise BackupError("snapshot %r is neither latest, a snapshot ID of namespace %s, nor a time like "
+                          "2026-12-01T10:00:00Z" % (wanted, namespace)) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    older = [s for s in snaps if snapshot_time(s) <= when.timestamp()]
+    if not older:
+        raise BackupError("namespace %s has no snapshot at or before %s (the oldest is %s)"
+                          % (namespace, wanted, snaps[0]["time"]))
+    return older[-1]["id"]
+
+
+def run_number(snap):
+    for tag in snap.get("tags") or []:
+        if tag.startswith(RUN_PREFIX) and tag[len(RUN_PREFIX):].isdigit():
+            return int(tag[len(RUN_PREFIX):])
+    return 0
+
+
+def check_marker(source, marker, identity):
+    if not marker:
+        return
+    path = os.path.join(source, marker)
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            found = handle.read(4096).strip()
+    except OSError:
+        raise BackupError("%s has no marker %s: is its disk mounted? Nothing was backed up, so an empty tree "
+                          "never becomes the latest backup" % (source, marker)) from None
+    if found != identity:
+        raise BackupError("%s holds the marker of another identity (%s); nothing was backed up" % (source, found))
+
+
+def live_locks(namespace):
+    """Fail, naming the holder, where the repository is locked by a run that is still alive."""
+    ids = restic(["list", "locks", "--no-lock"]).stdout.split()
+    holders = []
+    for lock_id in ids:
+        probe = restic(["cat", "lock", lock_id, "--no-lock"], check=False)
+        try:
+            lock = json.loads(probe.stdout)
+        except ValueError:
+            continue  # removed meanwhile
+        holders.append("pid %s on %s since %s%s" % (lock.get("pid"), lock.get("hostname"), lock.get("time", "")[:19],
+                                                    " (exclusive)" if lock.get("exclusive") else ""))
+    if holders:
+        raise BackupError("the repository of namespace %s is locked by a run that is still alive (%s); this run "
+                          "changed nothing. Never two at once: it runs again at its next interval"
+                          % (namespace, "; ".join(holders)))
+
+
+def forget_args(policy):
+    args = []
+    for key in ("keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly"):
+        if policy.get(key):
+            args += ["--" + key.replace("_", "-"), str(policy[key])]
+    return args
+
+
+def load_state(state_dir, namespace):
+    try:
+        with open(os.path.join(state_dir, namespace + ".json"), encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}
+
+
+def save_state(state_dir, namespace, state):
+    os.makedirs(state_dir, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=state_dir, prefix="." + namespace + ".")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(state, handle, sort_keys=True)
+    os.rename(tmp, os.path.join(state_dir, namespace + ".json"))
+
+
+def drill(snapshot_id, token):
+    """Restore the canary from the new snapshot and compare it with what was written."""
+    target = tempfile.mkdtemp(prefix="swarmdata-drill-")
+    try:
+        restic(["restore", snapshot_id, "--target", target, "--include", "/%s/%s" % (CANARY_DIR, CANARY_FILE)])
+        with open(os.path.join(target, CANARY_DIR, CANARY_FILE), encoding="utf-8") as handle:
+            restored = handle.read()
+    except (OSError, BackupError) as exc:
+        raise BackupError("restore drill failed: %s" % exc) from None
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+    if restored != token:
+        raise BackupError("restore drill failed: the canary restored from %s differs from the one written"
+                          % snapshot_id)
+
+
+def backup(opts):
+    policy = json.loads(opts.policy)
+    state = load_state(opts.state, opts.namespace)
+    started = time.time()
+    state.update(last_attempt=started, last_status=0, last_error=None, restic_version=restic_version())
+    try:
+        check_marker(opts.source, opts.marker, opts.identity)
+        ensure_repository()
+        # Only locks whose process is gone (or older than restic's limit) go; a lock left after that belongs to a
+        # live run (a repository holds one namespace), and this run stops before it changes anything.
+        restic(["unlock"])
+        live_locks(opts.namespace)
+        # The canary sits beside the source, so that restic (given relative paths, from inside the source) stores
+        # it at the snapshot's root next to the namespace's own tree, whatever the source path. In the container
+        # the source's parent is the runner's own directory (/sources), not the node's namespaces directory.
+        canary = os.path.join(os.path.dirname(os.path.abspath(opts.source)), CANARY_DIR)
+        os.makedirs(canary, exist_ok=True)
+        token = "%s %s\n" % (secrets.token_hex(16), started)
+        with open(os.path.join(canary, CANARY_FILE), "w", encoding="utf-8") as handle:
+            handle.write(token)
+        # Each snapshot carries its run number (the newest one's + 1): kept in the repository, so the checked part
+        # below rotates across restarts, and retention, which bounds the snapshot count, cannot stop it.
+        before = snapshots(opts.namespace)
+        run_no = (max([run_number(s) for s in before] or [0])) + 1
+        proc = subprocess.run(
+            ["restic", "backup", "--json", "--host", "swarmdata", "--tag", TAG_PREFIX + opts.namespace,
+             "--tag", RUN_PREFIX + str(run_no), ".", os.path.join("..", CANARY_DIR)],
+            cwd=opts.source, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise BackupError("restic backup failed (exit %d): %s" % (proc.returncode, proc.stderr.strip()[-1500:]))
+        summary = [json.loads(line) for line in proc.stdout.splitlines() if '"summary"' in line][-1]
+        snapshot_id = summary["snapshot_id"]
+        # One group per namespace: filtered by its tag, grouped by host (always "swarmdata"), since the source path
+        # differs from run to run and the run tags differ per snapshot.
+        restic(["forget", "--tag", TAG_PREFIX + opts.namespace, "--group-by", "host", "--prune"]
+               + forget_args(policy))
+        part = (run_no - 1) % CHECK_PARTS + 1
+        restic(["check", "--read-data-subset=%d/%d" % (part, CHECK_PARTS)])
+        state.update(last_check=time.time(), last_check_part="%d/%d" % (part, CHECK_PARTS))
+        drill(snapshot_id, token)
+        state.update(last_drill=time.time(), last_status=1, last_snapshot=snapshot_id,
+                     bytes_added=summary.get("data_added", 0), duration=time.time() - started)
+    except BackupError as exc:
+        state.update(last_error=str(exc), duration=time.time() - started)
+        save_state(opts.state, opts.namespace, state)
+        write_metrics(opts, policy, state)
+        raise
+    save_state(opts.state, opts.namespace, state)
+    write_metrics(opts, policy, state)
+    print(json.dumps({"namespace": opts.namespace, "snapshot": snapshot_id, "bytes_added": state["bytes_added"],
+                      "check": state["last_check_part"], "drill": "ok"}))
+
+
+def metrics_text(namespace, policy, state, snaps):
+    """The namespace's metrics; the last success comes from the repository (its newest snapshot)."""
+    last_success = snapshot_time(snaps[-1]) if snaps else 0
+    labels = 'namespace="%s"' % namespace
+    rows = [
+        ("swarmdata_backup_last_success_timestamp_seconds", last_success,
+         "Time of the namespace's newest snapshot in the repository."),
+        ("swarmdata_backup_last_attempt_timestamp_seconds", state.get("last_attempt", 0), "Start of the last run."),
+        ("swarmdata_backup_last_status", state.get("last_status", 0), "1 if the last run succeeded, else 0."),
+        ("swarmdata_backup_duration_seconds", state.get("duration", 0), "Duration of the last run."),
+        ("swarmdata_backup_bytes_added", state.get("bytes_added", 0), "Bytes the last successful run added."),
+        ("swarmdata_backup_snapshots", len(snaps), "Snapshots of the namespace in the repository."),
+        ("swarmdata_backup_max_age_seconds", policy.get("max_age", 0),
+         "Age after which the newest snapshot counts as missed (the policy's max_age)."),
+        ("swarmdata_backup_last_check_timestamp_seconds", state.get("last_check", 0),
+         "Last successful restic check of a subset of the packs."),
+        ("swarmdata_backup_last_drill_timestamp_seconds", state.get("last_drill", 0),
+         "Last successful restore drill (the canary restored and compared)."),
+    ]
+    out = []
+    for name, value, help_text in rows:
+        out += ["# HELP %s %s" % (name, help_text), "# TYPE %s gauge" % name, "%s{%s} %s" % (name, labels, value)]
+    return "\n".join(out) + "\n"
+
+
+def write_metrics(opts, policy, state):
+    try:
+        snaps = snapshots(opts.namespace)
+    except BackupError:
+        snaps = []
+    text = metrics_text(opts.namespace, policy, state, snaps)
+    fd, tmp = tempfile.mkstemp(dir=opts.state, prefix=".metrics.")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o644)
+    os.rename(tmp, os.path.join(opts.state, opts.namespace + ".prom"))
+    return text
+
+
+def restore(opts):
+    """Into a staging directory, then moved in with rsync: the target directory stays the same directory (a watch
+    on it, the namespace's marker and its mount stay), and whatever the restore replaces or deletes is moved aside
+    into a dated directory under the state directory, never deleted."""
+    snapshot_id = resolve_snapshot(opts.namespace, opts.snapshot)
+    target = os.path.abspath(opts.target)
+    os.makedirs(target, exist_ok=True)
+    os.makedirs(opts.state, exist_ok=True)
+    staging = tempfile.mkdtemp(dir=opts.state, prefix=".restore-%s-" % opts.namespace)
+    aside = os.path.join(opts.state, "replaced", opts.namespace,
+                         datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
+    paths = [rel.strip("/") for rel in opts.path or []]
+    try:
+        # restic takes either includes or excludes: chosen paths never name the canary, a whole restore leaves it out.
+        args = ["restore", snapshot_id, "--target", staging]
+        args += [a for rel in paths for a in ("--include", "/" + rel)] or ["--exclude", "/" + CANARY_DIR]
+        restic(args)
+        rsync = ["rsync", "-aH", "--numeric-ids", "--delete", "--backup", "--backup-dir", aside]
+        if not paths:
+            run(rsync + ["--exclude", "/" + CANARY_DIR, staging + "/", target + "/"])
+        for rel in paths:
+            src = os.path.join(staging, rel)
+            if not os.path.lexists(src):
+                raise BackupError("path %s is not in snapshot %s of namespace %s"
+                                  % (rel, snapshot_id[:8], opts.namespace))
+            parent = os.path.dirname(rel)
+            os.makedirs(os.path.join(target, parent), exist_ok=True)
+            trailing = "/" if os.path.isdir(src) and not os.path.islink(src) else ""
+            dst = os.path.join(target, rel) + trailing
+            run(rsync[:-2] + ["--backup-dir", os.path.join(aside, parent), src + trailing, dst])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    print(json.dumps({"namespace": opts.namespace, "snapshot": snapshot_id, "paths": paths or ["/"],
+                      "replaced_kept_in": aside if os.path.isdir(aside) else None}))
+
+
+def run(argv):
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise BackupError("%s failed (exit %d): %s" % (argv[0], proc.returncode, proc.stderr.strip()[-800:]))
+    return proc
+
+
+def metrics(opts):
+    sys.stdout.write(write_metrics(opts, json.loads(opts.policy), load_state(opts.state, opts.namespace)))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("backup")
+    b.add_argument("--namespace", required=True)
+    b.add_argument("--source", required=True)
+    b.add_argument("--state", required=True)
+    b.add_argument("--policy", required=True, help="the plan's namespaces[].backup, as JSON")
+    b.add_argument("--marker", help="the namespace's marker, relative to the source")
+    b.add_argument("--identity", help="the identity the marker must hold")
+    r = sub.add_parser("restore")
+    r.add_argument("--namespace", required=True)
+    r.add_argument("--target", required=True)
+    r.add_argument("--state", required=True, help="staging, and what the restore replaces, kept under here")
+    r.add_argument("--snapshot", default="latest", help="latest, a snapshot ID, or a time (the newest at or before)")
+    r.add_argument("--path", action="append", help="restore only this path (relative to the namespace)")
+    m = sub.add_parser("metrics")
+    m.add_argument("--namespace", required=True)
+    m.add_argument("--state", required=True)
+    m.add_argument("--policy", required=True)
+    opts = parser.parse_args(argv)
+    try:
+        {"backup": backup, "restore": restore, "metrics": metrics}[opts.command](opts)
+    except BackupError as exc:
+        print("backup_runner: %s" % exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""The backup runner (roles/backup/files/runner/backup_runner.py) with the real restic (Debian's package, which
+scripts/setup.sh installs) against a real repository in a temporary directory. Faults really happen: a backup
+killed mid-run leaves its lock, a pack file is corrupted, the namespace's disk is "unmounted"; every restore is
+checked file by file by checksum."""
+
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+RUNNER = os.path.join(ROOT, "roles", "backup", "files", "runner", "backup_runner.py")
+IDENTITY = "8a1c0f0e-3d0f-4a52-9c1e-5b7a2b9e4d11"
+POLICY = {"interval": 3600, "keep_last": 3, "keep_hourly": 0, "keep_daily": 0, "keep_weekly": 0, "keep_monthly": 0,
+          "max_age": 7200}
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """A namespace with files (and its marker), a repository and its password file, the runner's state dir."""
+    source = tmp_path / "namespaces" / "wiki"
+    (source / "pages" / "deep").mkdir(parents=True)
+    (source / ".swarmdata-id").write_text(IDENTITY + "\n")
+    for i in range(20):
+        (source / "pages" / ("p%02d.txt" % i)).write_bytes(os.urandom(2000 + 97 * i))
+    (source / "pages" / "deep" / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+    os.symlink("pages/p00.txt", str(source / "link"))
+    password = tmp_path / "password"
+    password.write_text("correct horse battery staple\n")
+    password.chmod(0o600)
+    env = dict(os.environ, RESTIC_REPOSITORY=str(tmp_path / "repo"), RESTIC_PASSWORD_FILE=str(password),
+               RESTIC_CACHE_DIR=str(tmp_path / "cache"))
+    return {"source": source, "state": tmp_path / "state", "env": env, "tmp": tmp_path}
+
+
+def runner(lab, *args, check=True):
+    proc = subprocess.run([sys.executable, RUNNER] + list(args), env=lab["env"], capture_output=True, text=True,
+                          timeout=300, check=False)
+    if check:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def backup(lab, check=True, policy=None):
+    return runner(lab, "backup", "--namespace", "wiki", "--source", str(lab["source"]), "--state", str(lab["state"]),
+                  "--policy", json.dumps(policy or POLICY), "--marker", ".swarmdata-id", "--identity", IDENTITY,
+                  check=check)
+
+
+def restic(lab, *args):
+    return subprocess.run(["restic"] + list(args), env=lab["env"], capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def tree(path):
+    """{relative path: sha256 of a file, the target of a symlink, or 'dir'} for every entry under path."""
+    out = {}
+    for base, dirs, files in os.walk(str(path)):
+        for name in dirs + files:
+            full = os.path.join(base, name)
+            rel = os.path.relpath(full, str(path))
+            if os.path.islink(full):
+                out[rel] = "-> " + os.readlink(full)
+            elif os.path.isdir(full):
+                out[rel] = "dir"
+            else:
+                with open(full, "rb") as handle:
+                    out[rel] = hashlib.sha256(handle.read()).hexdigest()
+    return out
+
+
+def metric(lab, name):
+    text = (lab["state"] / "wiki.prom").read_text()
+    return float(re.search(r"^%s\{namespace=\"wiki\"\} (\S+)$" % name, text, re.M).group(1))
+
+
+def test_a_backup_restores_to_identical_checksums_whole_and_by_path(lab):
+    before = tree(lab["source"])
+    out = json.loads(backup(lab).stdout)
+    assert out["drill"] == "ok" and out["check"] == "1/10"
+    assert out["bytes_added"] > 3 * 1024 * 1024
+    # Deleted and corrupted, then restored whole: every file identical, the replaced ones kept aside.
+    (lab["source"] / "pages" / "p03.txt").unlink()
+    (lab["source"] / "pages" / "deep" / "big.bin").write_bytes(b"corrupted")
+    (lab["source"] / "stray.txt").write_text("written after the backup")
+    restored = json.loads(runner(lab, "restore", "--namespace", "wiki", "--target", str(lab["source"]),
+                                 "--state", str(lab["state"])).stdout)
+    assert tree(lab["source"]) == before
+    aside = restored["replaced_kept_in"]
+    assert open(os.path.join(aside, "pages", "deep", "big.bin"), "rb").read() == b"corrupted"
+    assert open(os.path.join(aside, "stray.txt")).read() == "written after the backup"
+    # Chosen paths only: the file and the directory named come back, nothing else is touched.
+    (lab["source"] / "pages" / "p05.txt").write_text("damaged")
+    (lab["source"] / "pages" / "deep" / "big.bin").unlink()
+    (lab["source"] / "untouched.txt").write_text("not in the backup, not in the paths")
+    runner(lab, "restore", "--namespace", "wiki", "--target", str(lab["source"]), "--state", str(lab["state"]),
+           "--path", "pages/p05.txt", "--path", "pages/deep")
+    after = tree(lab["source"])
+    assert after.pop("untouched.txt") and after == before
+
+
+def test_restore_by_snapshot_id_and_by_time(lab):
+    backup(lab)
+    first = dict(tree(lab["source"]))
+    time.sleep(1.5)
+    cut = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    time.sleep(1.5)
+    (lab["source"] / "pages" / "p01.txt").write_text("second version")
+    second = json.loads(backup(lab).stdout)["snapshot"]
+    target = lab["tmp"] / "restored"
+    runner(lab, "restore", "--namespace", "wiki", "--target", str(target), "--state", str(lab["state"]),
+           "--snapshot", cut)
+    assert tree(target) == first
+    runner(lab, "restore", "--namespace", "wiki", "--target", str(target), "--state", str(lab["state"]),
+           "--snapshot", second)
+    assert (target / "pages" / "p01.txt").read_text() == "second version"
+    bad = runner(lab, "restore", "--namespace", "wiki", "--target", str(target), "--state", str(lab["state"]),
+                 "--snapshot", "2001-01-01T00:00:00Z", check=False)
+    assert bad.returncode == 1 and "no snapshot at or before" in bad.stderr
+
+
+def test_retention_follows_the_policy(lab):
+    for _round in range(3):
+        backup(lab, policy=dict(POLICY, keep_last=2))
+    snaps = json.loads(restic(lab, "snapshots", "--json").stdout)
+    assert len(snaps) == 2 and [s["tags"] for s in snaps] == [["ns:wiki", "run:%d" % n] for n in (2, 3)]
+    assert metric(lab, "swarmdata_backup_snapshots") == 2
+
+
+def test_a_killed_backup_leaves_a_stale_lock_that_the_next_run_removes_but_a_live_one_is_never_touched(lab):
+    backup(lab)
+    # A backup that holds the repository's lock: restic reading stdin from a pipe that stays open.
+    live = subprocess.Popen(["restic", "backup", "--stdin", "--stdin-filename", "held", "--tag", "ns:other"],
+                            env=lab["env"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and not restic(lab, "list", "locks", "--no-lock").stdout.strip():
+            time.sleep(0.2)
+        assert restic(lab, "list", "locks", "--no-lock").stdout.strip(), "the live backup never took its lock"
+        # Never two at once: the live lock stays, and this run stops before it makes a snapshot, naming the holder.
+        beside = backup(lab, check=False)
+        assert beside.returncode == 1 and "locked by a run that is still alive (pid %d" % live.pid in beside.stderr
+        assert restic(lab, "list", "locks", "--no-lock").stdout.strip()
+        assert len(json.loads(restic(lab, "snapshots", "--json", "--tag", "ns:wiki").stdout)) == 1
+        assert metric(lab, "swarmdata_backup_last_status") == 0
+        # Killed mid-run: its lock stays behind, stale.
+        live.send_signal(signal.SIGKILL)
+        live.wait(10)
+    finally:
+        if live.poll() is None:
+            live.kill()
+    assert restic(lab, "list", "locks", "--no-lock").stdout.strip()
+    backup(lab)
+    assert metric(lab, "swarmdata_backup_last_status") == 1
+
+
+def test_a_corrupted_pack_fails_the_run_loudly(lab):
+    backup(lab)
+    packs = [p for p in (lab["tmp"] / "repo" / "data").rglob("*") if p.is_file()]
+    biggest = max(packs, key=lambda p: p.stat().st_size)
+    data = bytearray(biggest.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    biggest.chmod(0o644)
+    biggest.write_bytes(bytes(data))
+    # The checked part steps once per run, so the corrupted pack's part comes round within ten runs; that run
+    # fails, naming the check, and reports a failed status.
+    parts, failed = [], None
+    for _round in range(10):
+        run = backup(lab, check=False)
+        if run.returncode != 0:
+            failed = run
+            break
+        parts.append(json.loads(run.stdout)["check"])
+    assert failed is not None, "no run read the corrupted pack (parts checked: %s)" % parts
+    assert "restic check failed" in failed.stderr
+    assert metric(lab, "swarmdata_backup_last_status") == 0
+    assert len(set(parts)) == len(parts)  # each run checked another part
+
+
+def test_an_unmounted_namespace_is_never_backed_up(lab):
+    backup(lab)
+    count = metric(lab, "swarmdata_backup_snapshots")
+    # The disk is "unmounted": the namespace directory is empty, its marker gone with its data.
+    for entry in list(lab["source"].iterdir()):
+        subprocess.run(["rm", "-rf", str(entry)], check=True)
+    run = backup(lab, check=False)
+    assert run.returncode == 1 and "has no marker" in run.stderr
+    assert len(json.loads(restic(lab, "snapshots", "--json").stdout)) == count
+    assert metric(lab, "swarmdata_backup_last_status") == 0
+
+
+def test_a_wrong_password_fails_and_never_re_initialises(lab):
+    backup(lab)
+    config = (lab["tmp"] / "repo" / "config").read_bytes()
+    (lab["tmp"] / "password").write_text("not the password\n")
+    run = backup(lab, check=False)
+    assert run.returncode == 1 and "password does not open it" in run.stderr
+    assert (lab["tmp"] / "repo" / "config").read_bytes() == config
+
+
+def test_the_last_success_comes_from_the_repository_after_a_restart(lab):
+    backup(lab)
+    newest = json.loads(restic(lab, "snapshots", "--json").stdout)[-1]
+    first = metric(lab, "swarmdata_backup_last_success_timestamp_seconds")
+    assert abs(first - time.time()) < 120
+    # A new container: its state directory is gone, the repository is not.
+    subprocess.run(["rm", "-rf", str(lab["state"])], check=True)
+    lab["state"].mkdir()
+    runner(lab, "metrics", "--namespace", "wiki", "--state", str(lab["state"]), "--policy", json.dumps(POLICY))
+    assert metric(lab, "swarmdata_backup_last_success_timestamp_seconds") == first
+    assert metric(lab, "swarmdata_backup_snapshots") == 1 and metric(lab, "swarmdata_backup_max_age_seconds") == 7200
+    assert newest["time"].startswith(time.strftime("%Y-%m-%dT", time.gmtime(first)))
