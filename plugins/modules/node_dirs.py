@@ -38,7 +38,8 @@ options:
     description:
       - The namespaces with settings of their own, one entry per namespace. An entry's unset keys take the
         module's O(owner), O(group), O(mode) and O(marker_write).
-      - Mutually exclusive with O(name) and O(identity).
+      - Mutually exclusive with O(name) and O(identity). An empty list is a node that holds no namespace (glusterfs
+        nodes, whose namespaces are in the volume), so only O(directories) are made.
     type: list
     elements: dict
     suboptions:
@@ -65,8 +66,9 @@ options:
   directories:
     description:
       - Other directories to create, in order, before the namespaces (with O(state=present) only), for example the
-        node's base directories from the topology plan. Each one's parent must exist or come earlier in the list.
-      - A symlink in place of one is refused, as for the namespaces.
+        node's base directories from the topology plan.
+      - As with M(ansible.builtin.file), missing parents are made, and a symlink to a directory is followed (a
+        state or brick directory on another disk). A symlink in place of a namespace directory is still refused.
     type: list
     elements: dict
     default: []
@@ -295,14 +297,21 @@ class NamespaceDirs(object):
         if os.path.exists(path) and not os.path.isdir(path):
             self.module.fail_json(msg="%s exists and is not a directory. Move it away first." % path)
 
-    def ensure_dir(self, path, owner, group, mode, create_mode=0o700):
-        """(before, after) of one directory; creates it and sets owner, group and mode where they differ."""
+    def ensure_dir(self, path, owner, group, mode, create_mode=0o700, other=False):
+        """(before, after) of one directory; creates it and sets owner, group and mode where they differ.
+
+        ``other`` (a directories entry, not a namespace): as ansible.builtin.file does, missing parents are
+        made and a symlink to a directory is followed (a state or brick directory on another disk)."""
+        if other and os.path.islink(path) and os.path.isdir(path):
+            path = os.path.realpath(path)
         self._check_not_link(path)
         before = {"state": "directory" if os.path.isdir(path) else "absent"}
         after = {"state": "directory"}
         if before["state"] == "absent":
             self.changed = True
             if not self.check_mode:
+                if other and not os.path.isdir(os.path.dirname(path)):
+                    os.makedirs(os.path.dirname(path), 0o755)
                 os.mkdir(path, create_mode)
         attr_diff = {"before": {}, "after": {}}
         file_args = self.module.load_file_common_arguments(dict(owner=owner, group=group, mode=mode), path=path)
@@ -317,7 +326,7 @@ class NamespaceDirs(object):
 
     def present(self):
         for d in self.directories:
-            before, after = self.ensure_dir(d["path"], d["owner"], d["group"], d["mode"])
+            before, after = self.ensure_dir(d["path"], d["owner"], d["group"], d["mode"], other=True)
             self.diff["before"][d["path"]] = before
             self.diff["after"][d["path"]] = after
         for parent in (self.root, self.base):
@@ -410,8 +419,11 @@ class NamespaceDirs(object):
     def run(self):
         state = self.params["state"]
         found = dict((n, self.read_marker(n)) for n in self.names) if self.marker else None
-        if state != "query" and not self.names:
+        # namespaces given as an empty list is a node that holds none (glusterfs: they live in the volume).
+        if state != "query" and not self.names and self.params["namespaces"] is None and not self.directories:
             self.module.fail_json(msg="name is required when state is %s" % state)
+        if state == "absent" and not self.names:
+            self.module.fail_json(msg="name is required when state is absent")
         if state == "present":
             self.present()
         elif state == "absent":

@@ -99,10 +99,18 @@ def test_a_backup_restores_to_identical_checksums_whole_and_by_path(lab):
     (lab["source"] / "pages" / "p05.txt").write_text("damaged")
     (lab["source"] / "pages" / "deep" / "big.bin").unlink()
     (lab["source"] / "untouched.txt").write_text("not in the backup, not in the paths")
-    runner(lab, "restore", "--namespace", "wiki", "--target", str(lab["source"]), "--state", str(lab["state"]),
-           "--path", "pages/p05.txt", "--path", "pages/deep")
+    (lab["source"] / "pages" / "deep" / "added.txt").write_text("not in the backup, inside a path restored")
+    partial = json.loads(runner(lab, "restore", "--namespace", "wiki", "--target", str(lab["source"]),
+                                "--state", str(lab["state"]), "--path", "pages/p05.txt", "--path", "pages/deep").stdout)
     after = tree(lab["source"])
     assert after.pop("untouched.txt") and after == before
+    # What the restore replaced or deleted is kept under its own path.
+    kept = partial["replaced_kept_in"]
+    assert open(os.path.join(kept, "pages", "p05.txt")).read() == "damaged"
+    assert open(os.path.join(kept, "pages", "deep", "added.txt")).read().startswith("not in the backup")
+    bad = runner(lab, "restore", "--namespace", "wiki", "--target", str(lab["source"]), "--state", str(lab["state"]),
+                 "--path", "../escape", check=False)
+    assert bad.returncode == 1 and "a path inside the namespace is needed" in bad.stderr
 
 
 def test_restore_by_snapshot_id_and_by_time(lab):
@@ -217,3 +225,23 @@ def test_the_last_success_comes_from_the_repository_after_a_restart(lab):
     assert metric(lab, "swarmdata_backup_last_success_timestamp_seconds") == first
     assert metric(lab, "swarmdata_backup_snapshots") == 1 and metric(lab, "swarmdata_backup_max_age_seconds") == 7200
     assert newest["time"].startswith(time.strftime("%Y-%m-%dT", time.gmtime(first)))
+
+
+def test_a_snapshot_without_the_marker_is_forgotten_and_fails_the_run(lab, monkeypatch):
+    """The source changed while restic read it (an empty filesystem mounted over it after the check): replayed by
+    a restic that backs up an empty directory instead of the source. The snapshot goes, older ones stay."""
+    backup(lab)
+    good = json.loads(restic(lab, "snapshots", "--json").stdout)
+    empty = lab["source"].parent / "empty-over-wiki"  # beside the source, as a mount over it would be
+    empty.mkdir()
+    shim = lab["tmp"] / "bin"
+    shim.mkdir()
+    real = subprocess.run(["sh", "-c", "command -v restic"], capture_output=True, text=True, check=True).stdout.strip()
+    (shim / "restic").write_text('#!/bin/sh\nif [ "$1" = backup ]; then cd %s || exit 1; fi\nexec %s "$@"\n'
+                                 % (empty, real))
+    (shim / "restic").chmod(0o755)
+    lab["env"] = dict(lab["env"], PATH="%s:%s" % (shim, lab["env"]["PATH"]))
+    run = backup(lab, check=False)
+    assert run.returncode == 1 and "does not hold the namespace's marker" in run.stderr
+    assert json.loads(restic(lab, "snapshots", "--json").stdout) == good
+    assert metric(lab, "swarmdata_backup_last_status") == 0

@@ -254,3 +254,19 @@ def test_an_empty_filesystem_over_the_path_after_the_check_is_never_the_source(m
     assert mover.rsync_wrapper(["-a", "--delete", str(data / "wiki") + "/", "recv-node2:wiki/"]) == 0
     assert (dest / "keep").read_text() == "the namespace's data"
     assert not (dest / "stale").exists()
+
+
+def test_the_marker_is_read_in_the_directory_that_was_opened(mover, tmp_path, monkeypatch):
+    """check_namespace with dir_fd: the marker of the opened directory counts, not what the path leads to now."""
+    data = tmp_path / "data"
+    (data / "wiki").mkdir(parents=True)
+    (data / "wiki" / ".swarmdata-id").write_text(ID + "\n")
+    monkeypatch.setenv("MOVER_NAMESPACE_IDS", "wiki=" + ID)
+    fd = os.open(str(data / "wiki"), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.rename(str(data / "wiki"), str(data / "wiki.underneath"))
+        (data / "wiki").mkdir()  # the path now leads to an empty directory
+        assert mover.check_namespace("wiki", data=str(data)) is not None
+        assert mover.check_namespace("wiki", data=str(data), dir_fd=fd) is None
+    finally:
+        os.close(fd)

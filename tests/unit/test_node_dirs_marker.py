@@ -152,13 +152,34 @@ def test_a_foreign_marker_in_one_namespace_fails_the_call(prepare, root):
     assert marker(root).read_text() == OTHER + "\n"
 
 
-def test_a_base_directory_that_is_a_symlink_is_refused(prepare, root, tmp_path):
+def test_a_base_directory_may_be_a_symlink_to_a_directory_and_missing_parents_are_made(prepare, root, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     root.mkdir()
     (root / "state").symlink_to(elsewhere)
-    run = prepare(directories=[{"path": str(root / "state"), "owner": USER, "group": GROUP}])
+    deep = tmp_path / "srv" / "data" / "x"
+    run = prepare(directories=[{"path": str(root / "state"), "owner": USER, "group": GROUP, "mode": "0700"},
+                               {"path": str(deep), "owner": USER, "group": GROUP}])
+    assert run.rc == 0 and deep.is_dir() and (root / "state").is_symlink()
+    assert oct(os.stat(str(elsewhere)).st_mode & 0o777) == "0o700"
+
+
+def test_a_namespace_directory_that_is_a_symlink_is_refused(prepare, root, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / "namespaces").mkdir(parents=True)
+    (root / "namespaces" / "wiki").symlink_to(elsewhere)
+    run = prepare()
     assert run.failed and "symlink" in run.result["msg"]
+
+
+def test_a_node_that_holds_no_namespace_gets_its_directories(prepare, root):
+    # glusterfs: the namespaces are in the volume, node_prep passes an empty list.
+    run = prepare(namespaces=[], directories=[{"path": str(root), "owner": USER, "group": GROUP},
+                                              {"path": str(root / "brick"), "owner": USER, "group": GROUP}])
+    assert run.rc == 0 and (root / "brick").is_dir()
+    assert prepare(namespaces=[], directories=[{"path": str(root), "owner": USER,
+                                                "group": GROUP}]).result["changed"] is False
 
 
 def test_namespaces_and_name_together_are_refused(prepare):

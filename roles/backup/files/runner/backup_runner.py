@@ -6,21 +6,23 @@ restic does the work: deduplicated, encrypted snapshots, retention, checks and r
 does not do by itself, for one namespace and one repository per call:
 
 - a namespace whose marker is missing or holds another identity (an unmounted disk) is never backed up: the run
-  fails, so an empty tree never becomes the latest backup;
-- stale locks (their process gone) are removed before the backup, a live lock is never touched, so a killed
-  backup does not block the next one and two never run at once;
-- after the backup, ``forget --prune`` with the namespace's policy, grouped by the namespace's tag (the source
-  path may differ from run to run: a replica's snapshot, a live copy);
+  fails before restic runs, and a snapshot that does not hold the marker after all (the source changed while
+  restic read it) is forgotten at once, so an empty tree never becomes the latest backup;
+- restic's stale locks are removed before the backup (restic counts a lock as stale when its process on this
+  host is gone, or when it is older than 30 minutes); a lock left after that belongs to a live run, and this run
+  stops before it changes anything, naming the holder;
 - ``check --read-data-subset=k/N``, with k stepping once per run (the run number is a tag of each snapshot, so
   it survives restarts and retention), so every pack is read once every N runs;
 - a restore drill: a canary written just before the backup is restored from the new snapshot and compared;
+- then, the new snapshot known good, ``forget --prune`` with the namespace's policy, grouped within the namespace's
+  tag (the source path may differ from run to run: a replica's snapshot, a live copy);
 - metrics in Prometheus text format, with the last success taken from the repository itself on each run, so it
   never falls to 0 because a container restarted.
 
 Usage (every path absolute; the repository and its password come from restic's own environment variables,
 RESTIC_REPOSITORY and RESTIC_PASSWORD_FILE, never from the command line):
 
-    backup_runner.py backup  --namespace NS --source DIR --state DIR --policy JSON [--marker REL --identity ID]
+    backup_runner.py backup  --namespace NS --source DIR --state DIR --policy JSON --marker REL --identity ID
     backup_runner.py restore --namespace NS --target DIR --state DIR [--snapshot latest|ID|TIME] [--path REL ...]
     backup_runner.py metrics --namespace NS --state DIR --policy JSON
 """
@@ -37,7 +39,8 @@ import sys
 import tempfile
 import time
 
-CANARY_DIR = ".swarmdata-backup-canary"
+# Per namespace (.swarmdata-backup-canary-<ns>), so that two namespaces backed up at once never share one.
+CANARY_PREFIX = ".swarmdata-backup-canary-"
 CANARY_FILE = "token"
 CHECK_PARTS = 10
 TAG_PREFIX = "ns:"
@@ -124,9 +127,11 @@ def run_number(snap):
     return 0
 
 
+def canary_dir(namespace):
+    return CANARY_PREFIX + namespace
+
+
 def check_marker(source, marker, identity):
-    if not marker:
-        return
     path = os.path.join(source, marker)
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
@@ -180,12 +185,26 @@ def save_state(state_dir, namespace, state):
     os.rename(tmp, os.path.join(state_dir, namespace + ".json"))
 
 
-def drill(snapshot_id, token):
+def verify_marker(snapshot_id, opts):
+    """The new snapshot must hold the namespace's marker: a filesystem mounted over the source (or the disk gone)
+    between the check and restic's reading would otherwise become the latest backup. Such a snapshot is forgotten
+    at once and the run fails."""
+    probe = restic(["dump", snapshot_id, "/" + opts.marker.strip("/")], check=False)
+    if probe.returncode == 0 and probe.stdout.strip() == opts.identity:
+        return
+    restic(["forget", snapshot_id])
+    raise BackupError("snapshot %s of %s does not hold the namespace's marker %s (the source changed while it was "
+                      "read: a disk unmounted, or another filesystem mounted over it); it was forgotten, nothing else "
+                      "changed" % (snapshot_id[:8], opts.source, opts.marker))
+
+
+def drill(snapshot_id, token, namespace):
     """Restore the canary from the new snapshot and compare it with what was written."""
     target = tempfile.mkdtemp(prefix="swarmdata-drill-")
     try:
-        restic(["restore", snapshot_id, "--target", target, "--include", "/%s/%s" % (CANARY_DIR, CANARY_FILE)])
-        with open(os.path.join(target, CANARY_DIR, CANARY_FILE), encoding="utf-8") as handle:
+        restic(["restore", snapshot_id, "--target", target, "--include",
+                "/%s/%s" % (canary_dir(namespace), CANARY_FILE)])
+        with open(os.path.join(target, canary_dir(namespace), CANARY_FILE), encoding="utf-8") as handle:
             restored = handle.read()
     except (OSError, BackupError) as exc:
         raise BackupError("restore drill failed: %s" % exc) from None
@@ -211,7 +230,7 @@ def backup(opts):
         # The canary sits beside the source, so that restic (given relative paths, from inside the source) stores
         # it at the snapshot's root next to the namespace's own tree, whatever the source path. In the container
         # the source's parent is the runner's own directory (/sources), not the node's namespaces directory.
-        canary = os.path.join(os.path.dirname(os.path.abspath(opts.source)), CANARY_DIR)
+        canary = os.path.join(os.path.dirname(os.path.abspath(opts.source)), canary_dir(opts.namespace))
         os.makedirs(canary, exist_ok=True)
         token = "%s %s\n" % (secrets.token_hex(16), started)
         with open(os.path.join(canary, CANARY_FILE), "w", encoding="utf-8") as handle:
@@ -222,22 +241,25 @@ def backup(opts):
         run_no = (max([run_number(s) for s in before] or [0])) + 1
         proc = subprocess.run(
             ["restic", "backup", "--json", "--host", "swarmdata", "--tag", TAG_PREFIX + opts.namespace,
-             "--tag", RUN_PREFIX + str(run_no), ".", os.path.join("..", CANARY_DIR)],
+             "--tag", RUN_PREFIX + str(run_no), ".", os.path.join("..", canary_dir(opts.namespace))],
             cwd=opts.source, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise BackupError("restic backup failed (exit %d): %s" % (proc.returncode, proc.stderr.strip()[-1500:]))
         summary = [json.loads(line) for line in proc.stdout.splitlines() if '"summary"' in line][-1]
         snapshot_id = summary["snapshot_id"]
+        verify_marker(snapshot_id, opts)
+        part = (run_no - 1) % CHECK_PARTS + 1
+        restic(["check", "--read-data-subset=%d/%d" % (part, CHECK_PARTS)])
+        state.update(last_check=time.time(), last_check_part="%d/%d" % (part, CHECK_PARTS))
+        drill(snapshot_id, token, opts.namespace)
+        state.update(last_drill=time.time())
+        # Retention last, once the new snapshot is known good: a failed run never pushes out an older snapshot.
         # One group per namespace: filtered by its tag, grouped by host (always "swarmdata"), since the source path
         # differs from run to run and the run tags differ per snapshot.
         restic(["forget", "--tag", TAG_PREFIX + opts.namespace, "--group-by", "host", "--prune"]
                + forget_args(policy))
-        part = (run_no - 1) % CHECK_PARTS + 1
-        restic(["check", "--read-data-subset=%d/%d" % (part, CHECK_PARTS)])
-        state.update(last_check=time.time(), last_check_part="%d/%d" % (part, CHECK_PARTS))
-        drill(snapshot_id, token)
-        state.update(last_drill=time.time(), last_status=1, last_snapshot=snapshot_id,
-                     bytes_added=summary.get("data_added", 0), duration=time.time() - started)
+        state.update(last_status=1, last_snapshot=snapshot_id, bytes_added=summary.get("data_added", 0),
+                     duration=time.time() - started)
     except BackupError as exc:
         state.update(last_error=str(exc), duration=time.time() - started)
         save_state(opts.state, opts.namespace, state)
@@ -299,25 +321,32 @@ def restore(opts):
     staging = tempfile.mkdtemp(dir=opts.state, prefix=".restore-%s-" % opts.namespace)
     aside = os.path.join(opts.state, "replaced", opts.namespace,
                          datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
-    paths = [rel.strip("/") for rel in opts.path or []]
+    paths = [os.path.normpath(rel.strip("/")) for rel in opts.path or []]
+    bad = [rel for rel in paths if rel in (".", "") or rel == ".." or rel.startswith("../")]
+    if bad:
+        raise BackupError("--path %s: a path inside the namespace is needed (no '..', not the namespace itself)"
+                          % ", ".join(bad))
     try:
         # restic takes either includes or excludes: chosen paths never name the canary, a whole restore leaves it out.
         args = ["restore", snapshot_id, "--target", staging]
-        args += [a for rel in paths for a in ("--include", "/" + rel)] or ["--exclude", "/" + CANARY_DIR]
+        includes = [a for rel in paths for a in ("--include", "/" + rel)]
+        args += includes or ["--exclude", "/" + canary_dir(opts.namespace)]
         restic(args)
         rsync = ["rsync", "-aH", "--numeric-ids", "--delete", "--backup", "--backup-dir", aside]
         if not paths:
-            run(rsync + ["--exclude", "/" + CANARY_DIR, staging + "/", target + "/"])
+            run(rsync + ["--exclude", "/" + canary_dir(opts.namespace), staging + "/", target + "/"])
         for rel in paths:
             src = os.path.join(staging, rel)
             if not os.path.lexists(src):
                 raise BackupError("path %s is not in snapshot %s of namespace %s"
                                   % (rel, snapshot_id[:8], opts.namespace))
-            parent = os.path.dirname(rel)
-            os.makedirs(os.path.join(target, parent), exist_ok=True)
-            trailing = "/" if os.path.isdir(src) and not os.path.islink(src) else ""
-            dst = os.path.join(target, rel) + trailing
-            run(rsync[:-2] + ["--backup-dir", os.path.join(aside, parent), src + trailing, dst])
+            os.makedirs(os.path.join(target, os.path.dirname(rel)), exist_ok=True)
+            # rsync keeps what it replaces under --backup-dir relative to the destination it was given: the
+            # directory itself for a directory, its parent for a file, so the kept copies keep their paths.
+            is_dir = os.path.isdir(src) and not os.path.islink(src)
+            trailing = "/" if is_dir else ""
+            kept = os.path.join(aside, rel if is_dir else os.path.dirname(rel))
+            run(rsync[:-2] + ["--backup-dir", kept, src + trailing, os.path.join(target, rel) + trailing])
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     print(json.dumps({"namespace": opts.namespace, "snapshot": snapshot_id, "paths": paths or ["/"],
@@ -343,8 +372,8 @@ def main(argv=None):
     b.add_argument("--source", required=True)
     b.add_argument("--state", required=True)
     b.add_argument("--policy", required=True, help="the plan's namespaces[].backup, as JSON")
-    b.add_argument("--marker", help="the namespace's marker, relative to the source")
-    b.add_argument("--identity", help="the identity the marker must hold")
+    b.add_argument("--marker", required=True, help="the namespace's marker, relative to the source")
+    b.add_argument("--identity", required=True, help="the identity the marker must hold")
     r = sub.add_parser("restore")
     r.add_argument("--namespace", required=True)
     r.add_argument("--target", required=True)

@@ -713,8 +713,10 @@ def transfer(args, receiver, ns, echo=False):
             log(refusal_message(ns, reason))
             return REFUSED_CODE
         started = time.time()
+        # cwd through /proc/self/fd: the child enters the open directory itself (no preexec_fn, which is unsafe
+        # in the sender's threads).
         proc = subprocess.run(["/usr/bin/rsync", "--stats"] + args[:-2] + ["./", args[-1]], stdout=subprocess.PIPE,
-                              text=True, check=False, pass_fds=(dir_fd,), preexec_fn=lambda: os.fchdir(dir_fd))
+                              text=True, check=False, pass_fds=(dir_fd,), cwd="/proc/self/fd/%d" % dir_fd)
     finally:
         os.close(dir_fd)
     duration = time.time() - started
