@@ -85,12 +85,3 @@ def namespace_policy(ns, table, variable):
         _check(policy, variable + ".backup")
     policy["criticality"] = ns["criticality"]
     return policy
-
-
-def forget_args(policy):
-    """restic forget's retention flags for the policy (counts of 0 are left out)."""
-    args = []
-    for key in KEEP_KEYS:
-        if policy.get(key):
-            args += ["--" + key.replace("_", "-"), str(policy[key])]
-    return args

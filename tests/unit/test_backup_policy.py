@@ -61,8 +61,3 @@ def test_bad_input_names_the_variable(namespaces, kwargs, names):
     with pytest.raises(TopologyError) as err:
         plan(namespaces, **kwargs)
     assert names in str(err.value)
-
-
-def test_forget_args_leave_out_counts_of_zero():
-    medium = _backup.BACKUP_POLICY["medium"]
-    assert _backup.forget_args(medium) == ["--keep-daily", "7", "--keep-weekly", "4", "--keep-monthly", "6"]
