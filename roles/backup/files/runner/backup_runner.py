@@ -52,13 +52,25 @@ class BackupError(Exception):
     """A run that must fail loudly (the message says why)."""
 
 
-def restic(args, capture=True, check=True, env=None, timeout=None):
-    proc = subprocess.run(["restic"] + list(args), capture_output=capture, text=True, env=env, timeout=timeout,
-                          check=False)
+def run(argv, check=True, cwd=None):
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, check=False)
     if check and proc.returncode != 0:
-        raise BackupError("restic %s failed (exit %d): %s" % (
-            args[0], proc.returncode, ((proc.stderr or "") + (proc.stdout or "")).strip()[-1500:]))
+        raise BackupError("%s failed (exit %d): %s" % (
+            " ".join(argv[:2]), proc.returncode, (proc.stderr + proc.stdout).strip()[-1500:]))
     return proc
+
+
+def restic(args, check=True, cwd=None):
+    return run(["restic"] + list(args), check=check, cwd=cwd)
+
+
+def write_atomic(path, text, mode=0o600):
+    """Replace ``path`` with ``text`` in one rename, so a reader never sees half of it."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix="." + os.path.basename(path) + ".")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(tmp, mode)
+    os.rename(tmp, path)
 
 
 def restic_version():
@@ -179,10 +191,7 @@ def load_state(state_dir, namespace):
 
 def save_state(state_dir, namespace, state):
     os.makedirs(state_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=state_dir, prefix="." + namespace + ".")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(state, handle, sort_keys=True)
-    os.rename(tmp, os.path.join(state_dir, namespace + ".json"))
+    write_atomic(os.path.join(state_dir, namespace + ".json"), json.dumps(state, sort_keys=True))
 
 
 def verify_marker(snapshot_id, opts):
@@ -239,12 +248,9 @@ def backup(opts):
         # below rotates across restarts, and retention, which bounds the snapshot count, cannot stop it.
         before = snapshots(opts.namespace)
         run_no = (max([run_number(s) for s in before] or [0])) + 1
-        proc = subprocess.run(
-            ["restic", "backup", "--json", "--host", "swarmdata", "--tag", TAG_PREFIX + opts.namespace,
-             "--tag", RUN_PREFIX + str(run_no), ".", os.path.join("..", canary_dir(opts.namespace))],
-            cwd=opts.source, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise BackupError("restic backup failed (exit %d): %s" % (proc.returncode, proc.stderr.strip()[-1500:]))
+        proc = restic(["backup", "--json", "--host", "swarmdata", "--tag", TAG_PREFIX + opts.namespace,
+                       "--tag", RUN_PREFIX + str(run_no), ".", os.path.join("..", canary_dir(opts.namespace))],
+                      cwd=opts.source)
         summary = [json.loads(line) for line in proc.stdout.splitlines() if '"summary"' in line][-1]
         snapshot_id = summary["snapshot_id"]
         verify_marker(snapshot_id, opts)
@@ -302,11 +308,7 @@ def write_metrics(opts, policy, state):
     except BackupError:
         snaps = []
     text = metrics_text(opts.namespace, policy, state, snaps)
-    fd, tmp = tempfile.mkstemp(dir=opts.state, prefix=".metrics.")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o644)
-    os.rename(tmp, os.path.join(opts.state, opts.namespace + ".prom"))
+    write_atomic(os.path.join(opts.state, opts.namespace + ".prom"), text, 0o644)
     return text
 
 
@@ -351,13 +353,6 @@ def restore(opts):
         shutil.rmtree(staging, ignore_errors=True)
     print(json.dumps({"namespace": opts.namespace, "snapshot": snapshot_id, "paths": paths or ["/"],
                       "replaced_kept_in": aside if os.path.isdir(aside) else None}))
-
-
-def run(argv):
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise BackupError("%s failed (exit %d): %s" % (argv[0], proc.returncode, proc.stderr.strip()[-800:]))
-    return proc
 
 
 def metrics(opts):
