@@ -81,6 +81,13 @@ options:
     type: dict
     vars:
       - name: replication_backup_policy
+  backup_host:
+    description:
+      - The inventory host that keeps the backup repositories (under C(<root>/backup)), served to each
+        namespace's backup service (docs/backup.md). Unset, no backups are set up.
+    type: str
+    vars:
+      - name: replication_backup_host
   managers_group:
     description: Inventory group of the swarm managers (the swarm role reads the same variable).
     type: str
@@ -166,6 +173,14 @@ _raw:
     p2p:
       description: Present for variant C(p2p):C(services) (C(syncthing)), C(state_dir) and C(metrics).
       type: dict
+    backup:
+      description:
+        - Backups (docs/backup.md), null without C(replication_backup_host). C(host) (it keeps the repositories),
+          C(dir), C(state_dir), C(repository_service) and C(repository_port), C(password_secrets) (the Swarm
+          secret of each namespace's restic password), and C(services), per namespace the backup service's
+          C(service) name, placement C(constraints), C(source) and C(snapshots) (a bind replica's snapshots of
+          the namespace, or null).
+      type: dict
     marker:
       description: Path, inside each namespace, of the marker file that holds its identity (docs/data-safety.md).
       type: str
@@ -223,6 +238,7 @@ class LookupModule(LookupBase):
                 replica_count=self.get_option("replica_count"),
                 addresses=addresses,
                 backup_policy=self.get_option("backup_policy"),
+                backup_host=self.get_option("backup_host"),
             )
         except TopologyError as exc:
             raise AnsibleLookupError("swarmdata.replication.topology: %s" % exc) from exc

@@ -11,7 +11,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.swarmdata.replication.plugins.module_utils._inputs import CRITICALITIES, TopologyError
+import posixpath
+
+from ansible_collections.swarmdata.replication.plugins.module_utils._inputs import (
+    CRITICALITIES,
+    TopologyError,
+    secret_name,
+)
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -85,3 +91,47 @@ def namespace_policy(ns, table, variable):
         _check(policy, variable + ".backup")
     policy["criticality"] = ns["criticality"]
     return policy
+
+
+def section(ctx, variant, host, bind_section=None):
+    """Where each namespace's backup service runs and what it reads (docs/backup.md); None without ``host``.
+
+    ``host`` (``replication_backup_host``) keeps the repositories, under ``<root>/backup``, served to the backup
+    services over restic's REST protocol. Each namespace's service is placed by label, never on one named node,
+    so Swarm moves it when its node is lost:
+
+    - bind: on a replica (any node but the namespace's primary) reading its newest snapshot, where the namespace
+      takes snapshots; on the primary, reading the live copy, where it takes none;
+    - glusterfs: on any member, reading its mount of the volume;
+    - p2p: on any peer, reading its copy.
+    """
+    if host in (None, ""):
+        return None
+    if host not in ctx["hosts"]:
+        raise TopologyError("replication_backup_host must be one of the swarm hosts (%s), got %r"
+                            % (", ".join(ctx["hosts"]), host))
+    prefix = ctx["label_prefix"]
+    member = "node.labels.%s.member == true" % prefix
+    services = {}
+    for ns in ctx["namespaces"]:
+        name = ns["name"]
+        snapshots = None
+        if variant == "bind":
+            if ns["snapshots"]["interval"] > 0:
+                constraints = [member, "node.labels.%s.primary.%s != true" % (prefix, name)]
+                snapshots = posixpath.join(bind_section["snapshot_dir"], name)
+            else:
+                constraints = list(bind_section["constraints"][name])
+        else:
+            constraints = [member]
+        services[name] = {"service": "backup-%s" % name.replace("_", "-"), "constraints": constraints,
+                          "source": ns["path"], "snapshots": snapshots}
+    return {
+        "host": host,
+        "dir": posixpath.join(ctx["root"], "backup"),
+        "state_dir": posixpath.join(ctx["root"], "state", "backup"),
+        "repository_service": "repo",
+        "repository_port": 8000,
+        "password_secrets": dict((ns["name"], secret_name(prefix, "restic", ns["name"])) for ns in ctx["namespaces"]),
+        "services": services,
+    }

@@ -132,12 +132,14 @@ def build_plan(
     replica_count=None,
     addresses=None,
     backup_policy=None,
+    backup_host=None,
 ):
     """Validate the inventory contract and return the replication plan.
 
     :param groups: mapping of inventory group name -> list of inventory hostnames
     :param addresses: inventory hostname -> the address its peers reach it by (default: the hostname)
     :param backup_policy: ``replication_backup_policy``, per criticality, over the defaults (module_utils._backup)
+    :param backup_host: ``replication_backup_host``, the host that keeps the backup repositories (none: no backups)
     :raises TopologyError: on any bad input, naming the variable to change
     """
     # Variant first: everything else depends on it.
@@ -207,6 +209,13 @@ def build_plan(
         }
 
     section = impl.section(ctx)
+    backup = _backup.section(ctx, variant, backup_host, section if variant == "bind" else None)
+    if backup:
+        # The runner's state and metrics on every node a backup service may run on; the repositories on one.
+        for node in nodes.values():
+            node["directories"].append({"path": backup["state_dir"], "owner": "root", "group": "root", "mode": "0700"})
+        nodes[backup["host"]]["directories"].append(
+            {"path": backup["dir"], "owner": "root", "group": "root", "mode": "0700"})
     return {
         "variant": variant,
         "root": root,
@@ -223,6 +232,9 @@ def build_plan(
         "constraints": constraints,
         "secrets": impl.secrets(ctx),
         "gluster": section if variant == "glusterfs" else None,
+        # Backups (docs/backup.md): the repository host and each namespace's backup service; null without
+        # replication_backup_host.
+        "backup": backup,
         # The variant's own section: service names inside the stack, state paths (bind, p2p), or the layout.
         variant: section,
         "nodes": nodes,

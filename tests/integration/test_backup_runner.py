@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -245,3 +246,41 @@ def test_a_snapshot_without_the_marker_is_forgotten_and_fails_the_run(lab, monke
     assert run.returncode == 1 and "does not hold the namespace's marker" in run.stderr
     assert json.loads(restic(lab, "snapshots", "--json").stdout) == good
     assert metric(lab, "swarmdata_backup_last_status") == 0
+
+
+def test_the_service_form_env_options_newest_snapshot_schedule_and_a_dry_run_restore(lab):
+    """As the backup service runs it: every option from BACKUP_*, a bind replica's newest snapshot as the source,
+    serve backing up at once; then a dry-run restore lists the change and changes nothing."""
+    snaps = lab["tmp"] / "snapshots" / "wiki"
+    snaps.mkdir(parents=True)
+    for name, extra in (("20261201T100000Z", b"old"), ("20261201T110000Z", b"newest")):
+        shutil.copytree(str(lab["source"]), str(snaps / name), symlinks=True)
+        (snaps / name / "which").write_bytes(extra)
+    (snaps / "not-a-snapshot").mkdir()
+    env = dict(lab["env"], BACKUP_NAMESPACE="wiki", BACKUP_SOURCE=str(lab["source"]), BACKUP_SNAPSHOTS=str(snaps),
+               BACKUP_STATE=str(lab["state"]), BACKUP_POLICY=json.dumps(POLICY), BACKUP_MARKER=".swarmdata-id",
+               BACKUP_IDENTITY=IDENTITY)
+    serve = subprocess.Popen([sys.executable, RUNNER, "serve"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (lab["state"] / "wiki.prom").exists():
+            time.sleep(1)
+        assert (lab["state"] / "wiki.prom").exists(), "serve took no backup within 120 s"
+        assert metric(lab, "swarmdata_backup_last_status") == 1
+    finally:
+        serve.terminate()
+        out = serve.communicate(timeout=30)[0]
+    assert "serving namespace wiki, every 3600 s" in out
+    snap_json = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+    assert snap_json["source"] == str(snaps / "20261201T110000Z")
+    # The snapshot holds the newest replica snapshot's tree, not the live copy's.
+    target = lab["tmp"] / "target"
+    target.mkdir()
+    (target / "which").write_bytes(b"live")
+    lab_env = dict(lab, env=env)
+    dry = json.loads(runner(lab_env, "restore", "--target", str(target), "--path", "which", "--dry-run").stdout)
+    assert dry["dry_run"] is True and any(line.endswith("which") for line in dry["changes"]), dry
+    assert (target / "which").read_bytes() == b"live" and dry["replaced_kept_in"] is None
+    runner(lab_env, "restore", "--target", str(target), "--path", "which")
+    assert (target / "which").read_bytes() == b"newest"

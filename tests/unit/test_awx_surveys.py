@@ -17,7 +17,7 @@ SURVEYS = os.path.join(ROOT, "playbooks", "awx_surveys")
 ALLOWED_TYPES = {"text": str, "textarea": str, "password": str, "multiplechoice": str, "multiselect": str,
                  "integer": int, "float": float}
 # They move a namespace's primary, or delete one: the name is typed again (required, or for del only).
-DESTRUCTIVE = {"failover": True, "failback": True, "namespace": False}
+DESTRUCTIVE = {"failover": True, "failback": True, "namespace": False, "restore": True}
 # site.yml's own variables, set on purpose from its survey.
 INVENTORY_VARS = {"replication_primary_move_to", "replication_variant_from"}
 

@@ -138,6 +138,7 @@ BAD_INPUTS = [
     ({"replication_namespaces": ["wiki", "wiki"]}, "listed more than once"),
     ({"replication_variant": "glusterfs", "replication_replica_count": 4}, "replication_replica_count is 4"),
     ({"replication_root": "/opt/swarm'data"}, "replication_root \"/opt/swarm'data\" contains \"'\""),
+    ({"replication_backup_host": "nohost"}, "replication_backup_host must be one of the swarm hosts"),
     # what an unquoted `mode: 0770` in YAML arrives as
     ({"replication_namespaces": [{"name": "wiki", "mode": 0o770}]},
      "replication_namespaces[0].mode is the integer 504"),

@@ -20,15 +20,25 @@ does not do by itself, for one namespace and one repository per call:
   never falls to 0 because a container restarted.
 
 Usage (every path absolute; the repository and its password come from restic's own environment variables,
-RESTIC_REPOSITORY and RESTIC_PASSWORD_FILE, never from the command line):
+RESTIC_REPOSITORY and RESTIC_PASSWORD_FILE, never from the command line; or BACKUP_REPOSITORY_BASE, to which the
+namespace's name is appended):
 
-    backup_runner.py backup  --namespace NS --source DIR --state DIR --policy JSON --marker REL --identity ID
+    backup_runner.py backup  --namespace NS --source DIR [--snapshots DIR] --state DIR --policy JSON --marker REL
+                             --identity ID
+    backup_runner.py serve   (the same options: backup now and then every policy interval, counted from the newest
+                             snapshot in the repository)
     backup_runner.py restore --namespace NS --target DIR --state DIR [--snapshot latest|ID|TIME] [--path REL ...]
+                             [--dry-run]
     backup_runner.py metrics --namespace NS --state DIR --policy JSON
+
+Every option also comes from the environment (BACKUP_NAMESPACE, BACKUP_SOURCE, ...): the backup service sets them,
+so ``docker exec <its container> backup-runner backup`` runs the same backup as its schedule does. A run in a
+container holds that container's lock, so the schedule and an on-demand run never overlap there.
 """
 
 import argparse
 import datetime
+import fcntl
 import json
 import os
 import re
@@ -45,6 +55,8 @@ CANARY_FILE = "token"
 CHECK_PARTS = 10
 TAG_PREFIX = "ns:"
 RUN_PREFIX = "run:"
+SNAPSHOT_NAME_RE = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")  # the bind mover's snapshot names (snapshots.py)
+RETRY_SECONDS = 60
 TIME_RE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
 
@@ -143,6 +155,34 @@ def canary_dir(namespace):
     return CANARY_PREFIX + namespace
 
 
+def pick_source(opts):
+    """The newest snapshot under ``--snapshots`` (a bind replica's, consistent and read-only), else ``--source``.
+
+    A replica that has taken no snapshot of the namespace yet is backed up from its live copy; the marker guard
+    below applies to either."""
+    if opts.snapshots:
+        try:
+            found = sorted(n for n in os.listdir(opts.snapshots) if SNAPSHOT_NAME_RE.match(n))
+        except OSError:
+            found = []
+        if found:
+            return os.path.join(opts.snapshots, found[-1])
+    return opts.source
+
+
+def hold_lock(namespace):
+    """The namespace's run lock in this container (a scheduled and an on-demand run never overlap); fails when
+    another run holds it."""
+    path = os.path.join(tempfile.gettempdir(), "swarmdata-backup-%s.lock" % namespace)
+    handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held until the process ends
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise BackupError("another backup or restore of this namespace is running in this container") from None
+    return handle
+
+
 def check_marker(source, marker, identity):
     path = os.path.join(source, marker)
     try:
@@ -230,6 +270,7 @@ def backup(opts):
     started = time.time()
     state.update(last_attempt=started, last_status=0, last_error=None, restic_version=restic_version())
     try:
+        opts.source = pick_source(opts)
         check_marker(opts.source, opts.marker, opts.identity)
         ensure_repository()
         # Only locks whose process is gone (or older than restic's limit) go; a lock left after that belongs to a
@@ -273,8 +314,36 @@ def backup(opts):
         raise
     save_state(opts.state, opts.namespace, state)
     write_metrics(opts, policy, state)
-    print(json.dumps({"namespace": opts.namespace, "snapshot": snapshot_id, "bytes_added": state["bytes_added"],
-                      "check": state["last_check_part"], "drill": "ok"}))
+    print(json.dumps({"namespace": opts.namespace, "snapshot": snapshot_id, "source": opts.source,
+                      "bytes_added": state["bytes_added"], "check": state["last_check_part"], "drill": "ok"}),
+          flush=True)
+
+
+def serve(opts):
+    """The schedule: a backup when the newest snapshot in the repository is an interval old (at once when there is
+    none), a retry a minute after a failed run; an interval of 0 takes on-demand backups only."""
+    interval = json.loads(opts.policy)["interval"]
+    print("backup_runner: serving namespace %s, every %s s" % (opts.namespace, interval or "never"), flush=True)
+    while True:
+        if not interval:
+            time.sleep(3600)
+            continue
+        try:
+            snaps = snapshots(opts.namespace)
+        except BackupError:
+            snaps = []  # no repository yet, or its server is not up: the backup says which
+        # The metrics on this node at once, from the repository: also where Swarm just moved the service.
+        write_metrics(opts, json.loads(opts.policy), load_state(opts.state, opts.namespace))
+        due = snapshot_time(snaps[-1]) + interval if snaps else 0
+        if time.time() < due:
+            time.sleep(min(due - time.time(), 600))
+            continue
+        try:
+            with hold_lock(opts.namespace):
+                backup(argparse.Namespace(**vars(opts)))
+        except BackupError as exc:
+            print("backup_runner: %s" % exc, file=sys.stderr, flush=True)
+            time.sleep(RETRY_SECONDS)
 
 
 def metrics_text(namespace, policy, state, snaps):
@@ -332,11 +401,15 @@ def restore(opts):
         # restic takes either includes or excludes: chosen paths never name the canary, a whole restore leaves it out.
         args = ["restore", snapshot_id, "--target", staging]
         includes = [a for rel in paths for a in ("--include", "/" + rel)]
+        changes = ""
         args += includes or ["--exclude", "/" + canary_dir(opts.namespace)]
         restic(args)
-        rsync = ["rsync", "-aH", "--numeric-ids", "--delete", "--backup", "--backup-dir", aside]
+        # Itemised: what the restore changes (or, with --dry-run, would change; then nothing is moved in or aside).
+        rsync = ["rsync", "-aH", "--numeric-ids", "--itemize-changes", "--delete", "--backup", "--backup-dir", aside]
+        if opts.dry_run:
+            rsync[1:1] = ["--dry-run"]
         if not paths:
-            run(rsync + ["--exclude", "/" + canary_dir(opts.namespace), staging + "/", target + "/"])
+            changes = run(rsync + ["--exclude", "/" + canary_dir(opts.namespace), staging + "/", target + "/"]).stdout
         for rel in paths:
             src = os.path.join(staging, rel)
             if not os.path.lexists(src):
@@ -348,10 +421,13 @@ def restore(opts):
             is_dir = os.path.isdir(src) and not os.path.islink(src)
             trailing = "/" if is_dir else ""
             kept = os.path.join(aside, rel if is_dir else os.path.dirname(rel))
-            run(rsync[:-2] + ["--backup-dir", kept, src + trailing, os.path.join(target, rel) + trailing])
+            changes += run(rsync[:-2] + ["--backup-dir", kept, src + trailing,
+                                         os.path.join(target, rel) + trailing]).stdout
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     print(json.dumps({"namespace": opts.namespace, "snapshot": snapshot_id, "paths": paths or ["/"],
+                      "dry_run": bool(opts.dry_run),
+                      "changes": [line for line in changes.splitlines() if line and not line.startswith(".d")],
                       "replaced_kept_in": aside if os.path.isdir(aside) else None}))
 
 
@@ -359,29 +435,38 @@ def metrics(opts):
     sys.stdout.write(write_metrics(opts, json.loads(opts.policy), load_state(opts.state, opts.namespace)))
 
 
+def env_args(parser, *names, **required):
+    """Options that default to their BACKUP_* environment variable (the backup service sets them)."""
+    for name in names:
+        value = os.environ.get("BACKUP_" + name.upper())
+        parser.add_argument("--" + name.replace("_", "-"), default=value,
+                            required=required.get(name, True) and value is None)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("backup")
-    b.add_argument("--namespace", required=True)
-    b.add_argument("--source", required=True)
-    b.add_argument("--state", required=True)
-    b.add_argument("--policy", required=True, help="the plan's namespaces[].backup, as JSON")
-    b.add_argument("--marker", required=True, help="the namespace's marker, relative to the source")
-    b.add_argument("--identity", required=True, help="the identity the marker must hold")
+    for command in ("backup", "serve"):
+        b = sub.add_parser(command)
+        env_args(b, "namespace", "source", "snapshots", "state", "policy", "marker", "identity", snapshots=False)
     r = sub.add_parser("restore")
-    r.add_argument("--namespace", required=True)
+    env_args(r, "namespace", "state")
     r.add_argument("--target", required=True)
-    r.add_argument("--state", required=True, help="staging, and what the restore replaces, kept under here")
     r.add_argument("--snapshot", default="latest", help="latest, a snapshot ID, or a time (the newest at or before)")
     r.add_argument("--path", action="append", help="restore only this path (relative to the namespace)")
+    r.add_argument("--dry-run", action="store_true", help="list what would change; change nothing")
     m = sub.add_parser("metrics")
-    m.add_argument("--namespace", required=True)
-    m.add_argument("--state", required=True)
-    m.add_argument("--policy", required=True)
+    env_args(m, "namespace", "state", "policy")
     opts = parser.parse_args(argv)
+    base = os.environ.get("BACKUP_REPOSITORY_BASE")
+    if base:
+        os.environ["RESTIC_REPOSITORY"] = base.rstrip("/") + "/" + opts.namespace
     try:
-        {"backup": backup, "restore": restore, "metrics": metrics}[opts.command](opts)
+        if opts.command in ("backup", "restore"):
+            with hold_lock(opts.namespace):
+                {"backup": backup, "restore": restore}[opts.command](opts)
+        else:
+            {"serve": serve, "metrics": metrics}[opts.command](opts)
     except BackupError as exc:
         print("backup_runner: %s" % exc, file=sys.stderr)
         return 1

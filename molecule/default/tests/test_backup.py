@@ -1,0 +1,136 @@
+"""Backups on the real lab (docs/backup.md): the repository server on the third node, a backup service per
+namespace that backs up at once and then on its schedule, playbooks/backup.yml and playbooks/restore.yml with
+Debian's restic. Files are really deleted and corrupted, then restored, and every file is checked by checksum on
+every node. The restic passwords never appear in any output."""
+
+import json
+import time
+
+import pytest
+from helpers import RUNNER, manifest, recap, run_playbook
+
+STACK = "swarmdata-backup"
+
+
+@pytest.fixture(scope="module")
+def lab(group_vars):
+    hosts = dict((name, RUNNER.get_host(name)) for name in RUNNER.get_hosts("all"))
+    return {"root": group_vars["replication_root"], "hosts": hosts, "primary": hosts[group_vars["replication_primary"]],
+            "manager": hosts[RUNNER.get_hosts("swarm_managers")[0]], "repo_host": group_vars["replication_backup_host"]}
+
+
+def task_node(lab, ns):
+    return lab["manager"].check_output(
+        "docker service ps --filter desired-state=running --format '{{.Node}}' %s_backup-%s" % (STACK, ns)).strip()
+
+
+def service_log(lab, ns):
+    return lab["manager"].check_output("docker service logs --raw %s_backup-%s" % (STACK, ns))
+
+
+def metrics(host, lab, ns):
+    text = host.run("cat %s/state/backup/%s.prom" % (lab["root"], ns)).stdout
+    return dict(line.split("{", 1)[0:1] + [line.rsplit(" ", 1)[1]] for line in text.splitlines()
+                if line.startswith("swarmdata_"))
+
+
+def data_manifests(lab, ns):
+    return dict((name, manifest(h, "%s/namespaces/%s" % (lab["root"], ns))) for name, h in lab["hosts"].items())
+
+
+def wait_replicated(lab, ns, timeout=60):
+    deadline = time.time() + timeout
+    while True:
+        seen = data_manifests(lab, ns)
+        want = seen[lab["primary"].backend.name]
+        if all(m == want for m in seen.values()) or time.time() > deadline:
+            return seen
+        time.sleep(1)
+
+
+def test_each_namespace_backed_up_by_its_service_where_the_plan_places_it(lab):
+    """Every namespace's service took its first backup at start; wiki and db (bind, with snapshots) run on a
+    replica, never on the primary, and read its newest snapshot; the repositories are on the backup host."""
+    for ns in ("wiki", "db"):
+        node = task_node(lab, ns)
+        assert node and node != lab["primary"].backend.name, node
+        deadline = time.time() + 150
+        # Written by the service on its node, the newest backup read from the repository (also after a move).
+        newest = "swarmdata_backup_last_success_timestamp_seconds"
+        while float(metrics(lab["hosts"][node], lab, ns).get(newest, 0)) == 0:
+            assert time.time() < deadline, service_log(lab, ns)
+            time.sleep(3)
+        m = metrics(lab["hosts"][node], lab, ns)
+        assert float(m["swarmdata_backup_last_success_timestamp_seconds"]) > time.time() - 3600
+        assert int(float(m["swarmdata_backup_snapshots"])) >= 1
+        log = service_log(lab, ns)
+        assert '"source": "/snapshots/%s/' % ns in log, log
+    repo = lab["hosts"][lab["repo_host"]]
+    assert repo.file("%s/backup/wiki/config" % lab["root"]).exists
+    assert repo.file("%s/backup/db/config" % lab["root"]).exists
+
+
+def test_deleted_and_corrupted_files_restored_to_identical_checksums_on_every_node(lab):
+    root, primary = lab["root"], lab["primary"]
+    wiki = "%s/namespaces/wiki" % root
+    primary.check_output(
+        "mkdir -p %s/bk/sub && for i in $(seq 1 30); do head -c $((1000 + i * 37)) /dev/urandom > %s/bk/f$i.bin; done"
+        " && head -c 2000000 /dev/urandom > %s/bk/sub/big.bin && ln -sfn f1.bin %s/bk/link" % (wiki, wiki, wiki, wiki))
+    good = wait_replicated(lab, "wiki")
+    assert len(set(json.dumps(m, sort_keys=True) for m in good.values())) == 1
+
+    rc, out = run_playbook("-e", "namespace=wiki", playbook="playbooks/backup.yml")
+    assert rc == 0 and "drill: ok" in out, out[-3000:]
+
+    # The faults: files deleted, one corrupted in place (same size), one added.
+    primary.check_output("rm %s/bk/f3.bin %s/bk/f4.bin && rm -r %s/bk/sub" % (wiki, wiki, wiki))
+    primary.check_output("printf 'XXXXXXXX' | dd of=%s/bk/f7.bin bs=1 seek=10 conv=notrunc 2>/dev/null" % wiki)
+    primary.check_output("echo stray > %s/bk/added.txt" % wiki)
+    damaged = wait_replicated(lab, "wiki")
+    assert damaged != good
+
+    # Check mode says what would change and changes nothing.
+    rc, out = run_playbook("--check", "-e", "namespace=wiki", playbook="playbooks/restore.yml")
+    assert rc == 0, out[-3000:]
+    for name in ("bk/f3.bin", "bk/sub/big.bin", "bk/f7.bin", "*deleting   bk/added.txt"):
+        assert name in out, out[-3000:]
+    assert data_manifests(lab, "wiki") == damaged
+
+    # A partial restore brings back the chosen paths only.
+    rc, out = run_playbook("-e", json.dumps({"namespace": "wiki", "paths": ["bk/f3.bin", "bk/sub"]}),
+                           playbook="playbooks/restore.yml")
+    assert rc == 0, out[-3000:]
+    partial = wait_replicated(lab, "wiki")[primary.backend.name]
+    for rel in ("bk/f3.bin", "bk/sub", "bk/sub/big.bin"):
+        assert partial[rel] == good[primary.backend.name][rel]
+    assert "bk/f4.bin" not in partial and "bk/added.txt" in partial
+
+    # The whole restore: every file identical to the backup, on every node; what it replaced is kept aside.
+    rc, out = run_playbook("-e", "namespace=wiki", playbook="playbooks/restore.yml")
+    assert rc == 0 and recap(out)[primary.backend.name]["failed"] == 0, out[-3000:]
+    restored = wait_replicated(lab, "wiki")
+    assert restored == good, "restored tree differs"
+    kept = primary.check_output("find %s/state/backup/replaced/wiki -name added.txt -o -name f7.bin" % root)
+    assert "added.txt" in kept and "f7.bin" in kept, kept
+
+
+def test_the_restic_passwords_never_appear_in_output(lab):
+    node = task_node(lab, "db")
+    host = lab["hosts"][node]
+    cid = host.check_output("docker ps -q --filter label=com.docker.swarm.service.name=%s_backup-db" % STACK)
+    password = host.check_output("docker exec %s cat /run/secrets/restic_password" % cid).strip()
+    assert len(password) == 64
+    rc, out = run_playbook("-vvv", "-e", "namespace=db", playbook="playbooks/backup.yml")
+    assert rc == 0, out[-3000:]
+    rc2, out2 = run_playbook("-vvv", "--check", "-e", "namespace=db", playbook="playbooks/restore.yml")
+    assert rc2 == 0, out2[-3000:]
+    assert password not in out and password not in out2
+
+
+def test_status_shows_each_namespaces_newest_backup_and_its_state(lab):
+    rc, out = run_playbook(playbook="playbooks/status.yml")
+    assert rc == 0 and all(r["changed"] == 0 for r in recap(out).values()), out[-3000:]
+    for ns in ("wiki", "db"):
+        row = [line for line in out.splitlines() if line.strip().startswith("- %s " % ns) and "UTC" not in line
+               and " ok " in line]
+        assert row and task_node(lab, ns) in row[-1], out[-3000:]

@@ -1,0 +1,65 @@
+# Copyright: (c) 2026, swarmdata.replication contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The plan's backup section (module_utils/_backup.py section): where each namespace's backup service runs and
+what it reads, per variant; none without replication_backup_host; a host not in the swarm names the variable."""
+
+import pytest
+from ansible_collections.swarmdata.replication.plugins.module_utils._topology import TopologyError, build_plan
+
+GROUPS = {"swarm_managers": ["node1"], "swarm_workers": ["node2", "node3"]}
+NAMESPACES = [{"name": "wiki", "criticality": "high"}, {"name": "db_main"}]
+
+
+def plan(variant="bind", **kwargs):
+    if variant == "bind":
+        kwargs.setdefault("primary", "node1")
+    return build_plan(groups=GROUPS, variant=variant, namespaces=kwargs.pop("namespaces", NAMESPACES), **kwargs)
+
+
+def test_no_backup_host_no_backups_and_no_backup_directories():
+    p = plan()
+    assert p["backup"] is None
+    assert not any("backup" in d["path"] for n in p["nodes"].values() for d in n["directories"])
+
+
+def test_bind_with_snapshots_backs_up_a_replica_snapshot_placed_by_label():
+    p = plan(backup_host="node3", namespaces=[{"name": "wiki", "snapshots": {"interval": 3600}}])
+    svc = p["backup"]["services"]["wiki"]
+    # Any node but the namespace's primary: Swarm moves it when its node is lost, and it never lands on the primary.
+    assert svc["constraints"] == ["node.labels.swarmdata.member == true", "node.labels.swarmdata.primary.wiki != true"]
+    assert svc["snapshots"] == "/opt/swarmdata/snapshots/wiki"
+    assert svc["source"] == "/opt/swarmdata/namespaces/wiki"
+
+
+def test_bind_without_snapshots_backs_up_the_primary_live_copy():
+    p = plan(backup_host="node3", namespaces=[{"name": "wiki", "snapshots": {"interval": 0}}])
+    svc = p["backup"]["services"]["wiki"]
+    assert svc["constraints"] == p["bind"]["constraints"]["wiki"] == ["node.labels.swarmdata.primary.wiki == true"]
+    assert svc["snapshots"] is None
+
+
+@pytest.mark.parametrize("variant", ["glusterfs", "p2p"])
+def test_glusterfs_and_p2p_back_up_from_any_member(variant):
+    p = plan(variant, backup_host="node2")
+    for ns in p["namespaces"]:
+        svc = p["backup"]["services"][ns["name"]]
+        assert svc == {"service": "backup-" + ns["name"].replace("_", "-"),
+                       "constraints": ["node.labels.swarmdata.member == true"],
+                       "source": ns["path"], "snapshots": None}
+
+
+def test_repositories_on_the_backup_host_state_on_every_node_one_password_per_namespace():
+    p = plan(backup_host="node2")
+    b = p["backup"]
+    assert (b["host"], b["dir"], b["state_dir"]) == ("node2", "/opt/swarmdata/backup", "/opt/swarmdata/state/backup")
+    assert b["password_secrets"] == {"wiki": "swarmdata-restic-wiki", "db_main": "swarmdata-restic-db_main"}
+    for host, node in p["nodes"].items():
+        paths = [d["path"] for d in node["directories"]]
+        assert b["state_dir"] in paths
+        assert (b["dir"] in paths) == (host == "node2")
+    assert [d["mode"] for d in p["nodes"]["node2"]["directories"] if d["path"] == b["dir"]] == ["0700"]
+
+
+def test_a_backup_host_outside_the_swarm_names_the_variable():
+    with pytest.raises(TopologyError, match=r"replication_backup_host must be one of the swarm hosts .*'node9'"):
+        plan(backup_host="node9")
