@@ -124,8 +124,13 @@ def section(ctx, variant, host, bind_section=None):
                 constraints = list(bind_section["constraints"][name])
         else:
             constraints = [member]
-        services[name] = {"service": "backup-%s" % name.replace("_", "-"), "constraints": constraints,
-                          "source": ns["path"], "snapshots": snapshots}
+        service = "backup-%s" % name.replace("_", "-")
+        clash = [other for other, svc in services.items() if svc["service"] == service]
+        if clash:
+            raise TopologyError("replication_namespaces: namespaces %r and %r would share the backup service %r "
+                                "('_' becomes '-'); rename one" % (clash[0], name, service))
+        services[name] = {"service": service, "constraints": constraints, "source": ns["path"],
+                          "snapshots": snapshots}
     return {
         "host": host,
         "dir": posixpath.join(ctx["root"], "backup"),

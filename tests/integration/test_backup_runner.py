@@ -250,37 +250,61 @@ def test_a_snapshot_without_the_marker_is_forgotten_and_fails_the_run(lab, monke
 
 def test_the_service_form_env_options_newest_snapshot_schedule_and_a_dry_run_restore(lab):
     """As the backup service runs it: every option from BACKUP_*, a bind replica's newest snapshot as the source,
-    serve backing up at once; then a dry-run restore lists the change and changes nothing."""
+    serve backing up at once; a stale snapshot fails loudly; then a restore refuses a target without the marker,
+    a dry run lists the change and changes nothing, and a restore keeps the target's own owner and mode."""
     snaps = lab["tmp"] / "snapshots" / "wiki"
     snaps.mkdir(parents=True)
-    for name, extra in (("20261201T100000Z", b"old"), ("20261201T110000Z", b"newest")):
+    now = time.time()
+    names = [time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now - age)) for age in (120, 60)]
+    for name, extra in zip(names, (b"old", b"newest"), strict=True):
         shutil.copytree(str(lab["source"]), str(snaps / name), symlinks=True)
         (snaps / name / "which").write_bytes(extra)
     (snaps / "not-a-snapshot").mkdir()
     env = dict(lab["env"], BACKUP_NAMESPACE="wiki", BACKUP_SOURCE=str(lab["source"]), BACKUP_SNAPSHOTS=str(snaps),
                BACKUP_STATE=str(lab["state"]), BACKUP_POLICY=json.dumps(POLICY), BACKUP_MARKER=".swarmdata-id",
                BACKUP_IDENTITY=IDENTITY)
+    lab_env = dict(lab, env=env)
     serve = subprocess.Popen([sys.executable, RUNNER, "serve"], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.time() + 120
-        while time.time() < deadline and not (lab["state"] / "wiki.prom").exists():
+        while time.time() < deadline:
+            if (lab["state"] / "wiki.prom").exists() and metric(lab, "swarmdata_backup_last_status") == 1:
+                break
             time.sleep(1)
-        assert (lab["state"] / "wiki.prom").exists(), "serve took no backup within 120 s"
-        assert metric(lab, "swarmdata_backup_last_status") == 1
+        assert metric(lab, "swarmdata_backup_last_status") == 1, "serve took no backup within 120 s"
     finally:
         serve.terminate()
         out = serve.communicate(timeout=30)[0]
     assert "serving namespace wiki, every 3600 s" in out
     snap_json = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
-    assert snap_json["source"] == str(snaps / "20261201T110000Z")
-    # The snapshot holds the newest replica snapshot's tree, not the live copy's.
+    assert snap_json["source"] == str(snaps / names[-1])
+
+    # A replica whose newest snapshot is older than max_age (its replication stopped) is never backed up.
+    stale = lab["tmp"] / "stale" / "wiki"
+    shutil.copytree(str(snaps / names[-1]), str(stale / "20200101T000000Z"), symlinks=True)
+    failed = runner(dict(lab, env=dict(env, BACKUP_SNAPSHOTS=str(stale))), "backup", check=False)
+    assert failed.returncode == 1 and "more than the policy's max_age" in failed.stderr, failed.stderr
+
+    # The restore: a target without the namespace's marker (an unmounted disk) is refused and left as it was.
     target = lab["tmp"] / "target"
-    target.mkdir()
+    target.mkdir(mode=0o750)
     (target / "which").write_bytes(b"live")
-    lab_env = dict(lab, env=env)
-    dry = json.loads(runner(lab_env, "restore", "--target", str(target), "--path", "which", "--dry-run").stdout)
+    refused = runner(lab_env, "restore", "--target", str(target), check=False)
+    assert refused.returncode == 1 and "Nothing was restored" in refused.stderr, refused.stderr
+    assert sorted(os.listdir(str(target))) == ["which"]
+    (target / ".swarmdata-id").write_text(IDENTITY + "\n")
+    os.chmod(str(target), 0o750)
+    # The dry run lists the change, creates no directory, and changes nothing.
+    dry = json.loads(runner(lab_env, "restore", "--target", str(target), "--path", "which", "--path",
+                            "pages/deep/big.bin", "--dry-run").stdout)
     assert dry["dry_run"] is True and any(line.endswith("which") for line in dry["changes"]), dry
-    assert (target / "which").read_bytes() == b"live" and dry["replaced_kept_in"] is None
-    runner(lab_env, "restore", "--target", str(target), "--path", "which")
+    assert any(line.startswith("+ pages/deep/big.bin") for line in dry["changes"]), dry
+    assert (target / "which").read_bytes() == b"live" and not (target / "pages").exists()
+    assert dry["replaced_kept_in"] is None
+    # The whole restore: the snapshot's tree, the target's own mode kept.
+    runner(lab_env, "restore", "--target", str(target))
     assert (target / "which").read_bytes() == b"newest"
+    assert oct(os.stat(str(target)).st_mode & 0o777) == oct(0o750)
+    want = tree(snaps / names[-1])
+    assert tree(target) == want

@@ -63,3 +63,8 @@ def test_repositories_on_the_backup_host_state_on_every_node_one_password_per_na
 def test_a_backup_host_outside_the_swarm_names_the_variable():
     with pytest.raises(TopologyError, match=r"replication_backup_host must be one of the swarm hosts .*'node9'"):
         plan(backup_host="node9")
+
+
+def test_namespaces_whose_backup_services_would_share_a_name_are_refused_naming_both():
+    with pytest.raises(TopologyError, match=r"namespaces 'a_b' and 'a-b' would share the backup service 'backup-a-b'"):
+        plan(backup_host="node2", namespaces=["a_b", "a-b"])

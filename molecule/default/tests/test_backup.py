@@ -77,6 +77,7 @@ def test_deleted_and_corrupted_files_restored_to_identical_checksums_on_every_no
         "mkdir -p %s/bk/sub && for i in $(seq 1 30); do head -c $((1000 + i * 37)) /dev/urandom > %s/bk/f$i.bin; done"
         " && head -c 2000000 /dev/urandom > %s/bk/sub/big.bin && ln -sfn f1.bin %s/bk/link" % (wiki, wiki, wiki, wiki))
     good = wait_replicated(lab, "wiki")
+    root_meta = primary.check_output("stat -c '%%a %%u %%g' %s" % wiki)
     assert len(set(json.dumps(m, sort_keys=True) for m in good.values())) == 1
 
     rc, out = run_playbook("-e", "namespace=wiki", playbook="playbooks/backup.yml")
@@ -110,8 +111,25 @@ def test_deleted_and_corrupted_files_restored_to_identical_checksums_on_every_no
     assert rc == 0 and recap(out)[primary.backend.name]["failed"] == 0, out[-3000:]
     restored = wait_replicated(lab, "wiki")
     assert restored == good, "restored tree differs"
+    # The namespace directory itself keeps its owner and mode (a snapshot's root carries none).
+    assert primary.check_output("stat -c '%%a %%u %%g' %s" % wiki) == root_meta
     kept = primary.check_output("find %s/state/backup/replaced/wiki -name added.txt -o -name f7.bin" % root)
     assert "added.txt" in kept and "f7.bin" in kept, kept
+
+
+def test_a_restore_onto_an_unmounted_disk_is_refused_and_writes_nothing(lab):
+    """The restore's guard: an empty filesystem over the primary's namespace (a data disk that did not mount) is
+    never restored onto; the replicas keep every file."""
+    wiki = "%s/namespaces/wiki" % lab["root"]
+    before = data_manifests(lab, "wiki")
+    lab["primary"].check_output("mount -t tmpfs -o size=16m swarmdata-test-empty %s" % wiki)
+    try:
+        rc, out = run_playbook("-e", "namespace=wiki", playbook="playbooks/restore.yml")
+        assert rc != 0 and "has no marker" in out and "Nothing was restored" in out, out[-3000:]
+        assert lab["primary"].check_output("ls -A %s" % wiki) == ""
+    finally:
+        lab["primary"].run("umount %s" % wiki)
+    assert data_manifests(lab, "wiki") == before
 
 
 def test_the_restic_passwords_never_appear_in_output(lab):
@@ -124,7 +142,8 @@ def test_the_restic_passwords_never_appear_in_output(lab):
     assert rc == 0, out[-3000:]
     rc2, out2 = run_playbook("-vvv", "--check", "-e", "namespace=db", playbook="playbooks/restore.yml")
     assert rc2 == 0, out2[-3000:]
-    assert password not in out and password not in out2
+    leaked = password in out or password in out2
+    assert not leaked, "a restic password is in the output"  # the password itself is never printed
 
 
 def test_status_shows_each_namespaces_newest_backup_and_its_state(lab):

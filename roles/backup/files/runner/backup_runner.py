@@ -37,6 +37,7 @@ container holds that container's lock, so the schedule and an on-demand run neve
 """
 
 import argparse
+import calendar
 import datetime
 import fcntl
 import json
@@ -44,6 +45,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -106,8 +108,12 @@ def ensure_repository():
 
 def snapshots(namespace):
     """The namespace's snapshots in the repository, oldest first."""
-    out = restic(["snapshots", "--json", "--tag", TAG_PREFIX + namespace]).stdout
-    return sorted(json.loads(out or "[]") or [], key=lambda s: s["time"])
+    # --no-lock: a listing never makes a backup that starts at the same moment fail on a lock of its own.
+    out = restic(["--no-lock", "snapshots", "--json", "--tag", TAG_PREFIX + namespace]).stdout
+    try:
+        return sorted(json.loads(out or "[]") or [], key=lambda s: s["time"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BackupError("cannot read restic's snapshot list: %s" % exc) from None
 
 
 def snapshot_time(snap):
@@ -155,19 +161,27 @@ def canary_dir(namespace):
     return CANARY_PREFIX + namespace
 
 
-def pick_source(opts):
+def pick_source(opts, max_age, now=None):
     """The newest snapshot under ``--snapshots`` (a bind replica's, consistent and read-only), else ``--source``.
 
-    A replica that has taken no snapshot of the namespace yet is backed up from its live copy; the marker guard
-    below applies to either."""
-    if opts.snapshots:
-        try:
-            found = sorted(n for n in os.listdir(opts.snapshots) if SNAPSHOT_NAME_RE.match(n))
-        except OSError:
-            found = []
-        if found:
-            return os.path.join(opts.snapshots, found[-1])
-    return opts.source
+    With ``--snapshots``, a replica that holds no snapshot of the namespace, or only ones older than the policy's
+    max_age (its replication stopped: a receiver down, a fenced old primary), fails the run loudly rather than back
+    up stale or diverged data as if it were new."""
+    if not opts.snapshots:
+        return opts.source
+    try:
+        found = sorted(n for n in os.listdir(opts.snapshots) if SNAPSHOT_NAME_RE.match(n))
+    except OSError:
+        found = []
+    if not found:
+        raise BackupError("this node holds no snapshot of the namespace under %s yet; nothing was backed up"
+                          % opts.snapshots)
+    taken = calendar.timegm(time.strptime(found[-1].split("-", 1)[0], "%Y%m%dT%H%M%SZ"))
+    age = (time.time() if now is None else now) - taken
+    if max_age and age > max_age:
+        raise BackupError("the newest snapshot on this node, %s, is %d s old, more than the policy's max_age of %d s: "
+                          "is replication to this node stopped? Nothing was backed up" % (found[-1], age, max_age))
+    return os.path.join(opts.snapshots, found[-1])
 
 
 def hold_lock(namespace):
@@ -183,16 +197,17 @@ def hold_lock(namespace):
     return handle
 
 
-def check_marker(source, marker, identity):
+def check_marker(source, marker, identity, action="backup"):
     path = os.path.join(source, marker)
+    consequence = ("Nothing was backed up, so an empty tree never becomes the latest backup" if action == "backup"
+                   else "Nothing was restored, so the namespace's own disk is never bypassed")
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             found = handle.read(4096).strip()
     except OSError:
-        raise BackupError("%s has no marker %s: is its disk mounted? Nothing was backed up, so an empty tree "
-                          "never becomes the latest backup" % (source, marker)) from None
+        raise BackupError("%s has no marker %s: is its disk mounted? %s" % (source, marker, consequence)) from None
     if found != identity:
-        raise BackupError("%s holds the marker of another identity (%s); nothing was backed up" % (source, found))
+        raise BackupError("%s holds the marker of another identity (%s). %s" % (source, found, consequence))
 
 
 def live_locks(namespace):
@@ -270,7 +285,7 @@ def backup(opts):
     started = time.time()
     state.update(last_attempt=started, last_status=0, last_error=None, restic_version=restic_version())
     try:
-        opts.source = pick_source(opts)
+        opts.source = pick_source(opts, policy.get("max_age", 0))
         check_marker(opts.source, opts.marker, opts.identity)
         ensure_repository()
         # Only locks whose process is gone (or older than restic's limit) go; a lock left after that belongs to a
@@ -307,11 +322,13 @@ def backup(opts):
                + forget_args(policy))
         state.update(last_status=1, last_snapshot=snapshot_id, bytes_added=summary.get("data_added", 0),
                      duration=time.time() - started)
-    except BackupError as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded, and reported as the run's failure
         state.update(last_error=str(exc), duration=time.time() - started)
         save_state(opts.state, opts.namespace, state)
         write_metrics(opts, policy, state)
-        raise
+        if isinstance(exc, BackupError):
+            raise
+        raise BackupError("the run failed: %s: %s" % (type(exc).__name__, exc)) from exc
     save_state(opts.state, opts.namespace, state)
     write_metrics(opts, policy, state)
     print(json.dumps({"namespace": opts.namespace, "snapshot": snapshot_id, "source": opts.source,
@@ -319,29 +336,40 @@ def backup(opts):
           flush=True)
 
 
+def next_due(interval, snaps, state):
+    """When the next scheduled run is due: an interval after the newest snapshot in the repository, at once when
+    there is none, and a minute after a failed run (one that failed after it made its snapshot included)."""
+    if not snaps:
+        return 0
+    due = snapshot_time(snaps[-1]) + interval
+    if state.get("last_attempt") and state.get("last_status") == 0:
+        due = min(due, state["last_attempt"] + RETRY_SECONDS)
+    return due
+
+
 def serve(opts):
     """The schedule: a backup when the newest snapshot in the repository is an interval old (at once when there is
-    none), a retry a minute after a failed run; an interval of 0 takes on-demand backups only."""
-    interval = json.loads(opts.policy)["interval"]
+    none), a retry a minute after a failed run; an interval of 0 takes on-demand backups only. Nothing but a signal
+    ends it: any error is reported, and the loop goes on."""
+    policy = json.loads(opts.policy)
+    interval = policy["interval"]
     print("backup_runner: serving namespace %s, every %s s" % (opts.namespace, interval or "never"), flush=True)
     while True:
-        if not interval:
-            time.sleep(3600)
-            continue
         try:
-            snaps = snapshots(opts.namespace)
-        except BackupError:
-            snaps = []  # no repository yet, or its server is not up: the backup says which
-        # The metrics on this node at once, from the repository: also where Swarm just moved the service.
-        write_metrics(opts, json.loads(opts.policy), load_state(opts.state, opts.namespace))
-        due = snapshot_time(snaps[-1]) + interval if snaps else 0
-        if time.time() < due:
-            time.sleep(min(due - time.time(), 600))
-            continue
-        try:
+            try:
+                snaps = snapshots(opts.namespace)
+            except BackupError:
+                snaps = []  # no repository yet, or its server is not up: the backup says which
+            state = load_state(opts.state, opts.namespace)
+            # The metrics on this node at once, from the repository: also where Swarm just moved the service.
+            write_metrics(opts, policy, state)
+            wait = next_due(interval, snaps, state) - time.time() if interval else 3600
+            if wait > 0:
+                time.sleep(min(wait, 600))
+                continue
             with hold_lock(opts.namespace):
                 backup(argparse.Namespace(**vars(opts)))
-        except BackupError as exc:
+        except Exception as exc:  # noqa: BLE001 - the schedule outlives any one failure
             print("backup_runner: %s" % exc, file=sys.stderr, flush=True)
             time.sleep(RETRY_SECONDS)
 
@@ -377,6 +405,7 @@ def write_metrics(opts, policy, state):
     except BackupError:
         snaps = []
     text = metrics_text(opts.namespace, policy, state, snaps)
+    os.makedirs(opts.state, exist_ok=True)
     write_atomic(os.path.join(opts.state, opts.namespace + ".prom"), text, 0o644)
     return text
 
@@ -385,9 +414,16 @@ def restore(opts):
     """Into a staging directory, then moved in with rsync: the target directory stays the same directory (a watch
     on it, the namespace's marker and its mount stay), and whatever the restore replaces or deletes is moved aside
     into a dated directory under the state directory, never deleted."""
-    snapshot_id = resolve_snapshot(opts.namespace, opts.snapshot)
     target = os.path.abspath(opts.target)
-    os.makedirs(target, exist_ok=True)
+    # The namespace's own copy only: a target whose marker is missing (its disk not mounted) or foreign is never
+    # written to. A restore into a new, empty directory passes no --identity.
+    if opts.identity:
+        if not opts.marker:
+            raise BackupError("--identity needs --marker (the namespace's marker, relative to the target)")
+        check_marker(target, opts.marker, opts.identity, action="restore")
+    snapshot_id = resolve_snapshot(opts.namespace, opts.snapshot)
+    if not opts.dry_run:
+        os.makedirs(target, exist_ok=True)
     os.makedirs(opts.state, exist_ok=True)
     staging = tempfile.mkdtemp(dir=opts.state, prefix=".restore-%s-" % opts.namespace)
     aside = os.path.join(opts.state, "replaced", opts.namespace,
@@ -404,8 +440,15 @@ def restore(opts):
         changes = ""
         args += includes or ["--exclude", "/" + canary_dir(opts.namespace)]
         restic(args)
+        # The snapshot's root carries no owner or mode of its own: the target keeps its own.
+        if os.path.isdir(target):
+            live = os.stat(target)
+            os.chown(staging, live.st_uid, live.st_gid)
+            os.chmod(staging, stat.S_IMODE(live.st_mode))
         # Itemised: what the restore changes (or, with --dry-run, would change; then nothing is moved in or aside).
-        rsync = ["rsync", "-aH", "--numeric-ids", "--itemize-changes", "--delete", "--backup", "--backup-dir", aside]
+        # The target's own marker is never replaced, nor deleted (the backup's copy of it is left out).
+        rsync = (["rsync", "-aH", "--numeric-ids", "--itemize-changes", "--delete"]
+                 + (["--exclude", "/" + opts.marker] if opts.marker else []) + ["--backup", "--backup-dir", aside])
         if opts.dry_run:
             rsync[1:1] = ["--dry-run"]
         if not paths:
@@ -415,7 +458,11 @@ def restore(opts):
             if not os.path.lexists(src):
                 raise BackupError("path %s is not in snapshot %s of namespace %s"
                                   % (rel, snapshot_id[:8], opts.namespace))
-            os.makedirs(os.path.join(target, os.path.dirname(rel)), exist_ok=True)
+            parent = os.path.join(target, os.path.dirname(rel))
+            if opts.dry_run and not os.path.isdir(parent):
+                changes += "+ %s (and its missing parent directories)\n" % rel
+                continue
+            os.makedirs(parent, exist_ok=True)
             # rsync keeps what it replaces under --backup-dir relative to the destination it was given: the
             # directory itself for a directory, its parent for a file, so the kept copies keep their paths.
             is_dir = os.path.isdir(src) and not os.path.islink(src)
@@ -450,7 +497,7 @@ def main(argv=None):
         b = sub.add_parser(command)
         env_args(b, "namespace", "source", "snapshots", "state", "policy", "marker", "identity", snapshots=False)
     r = sub.add_parser("restore")
-    env_args(r, "namespace", "state")
+    env_args(r, "namespace", "state", "marker", "identity", marker=False, identity=False)
     r.add_argument("--target", required=True)
     r.add_argument("--snapshot", default="latest", help="latest, a snapshot ID, or a time (the newest at or before)")
     r.add_argument("--path", action="append", help="restore only this path (relative to the namespace)")
