@@ -18,7 +18,8 @@ import yaml
 from helpers import PRIVATE_MARKERS, PROJECT, RUNNER
 
 testinfra_hosts = RUNNER.get_hosts("swarm_managers")[:1]
-INVENTORY_KEYS = ("replication_", "bind_", "p2p_", "glusterfs_", "swarm_", "swarmdata_", "ansible_python_interpreter")
+INVENTORY_KEYS = ("replication_", "bind_", "p2p_", "glusterfs_", "backup_", "swarm_", "swarmdata_",
+                  "ansible_python_interpreter")
 
 
 def export_project(dest):
