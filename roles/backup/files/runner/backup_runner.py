@@ -362,7 +362,7 @@ def serve(opts):
                 snaps = []  # no repository yet, or its server is not up: the backup says which
             state = load_state(opts.state, opts.namespace)
             # The metrics on this node at once, from the repository: also where Swarm just moved the service.
-            write_metrics(opts, policy, state)
+            write_metrics(opts, policy, state, snaps)
             wait = next_due(interval, snaps, state) - time.time() if interval else 3600
             if wait > 0:
                 time.sleep(min(wait, 600))
@@ -399,11 +399,13 @@ def metrics_text(namespace, policy, state, snaps):
     return "\n".join(out) + "\n"
 
 
-def write_metrics(opts, policy, state):
-    try:
-        snaps = snapshots(opts.namespace)
-    except BackupError:
-        snaps = []
+def write_metrics(opts, policy, state, snaps=None):
+    """Write (and return) the namespace's metrics; ``snaps``, the repository's listing where the caller has it."""
+    if snaps is None:
+        try:
+            snaps = snapshots(opts.namespace)
+        except BackupError:
+            snaps = []
     text = metrics_text(opts.namespace, policy, state, snaps)
     os.makedirs(opts.state, exist_ok=True)
     write_atomic(os.path.join(opts.state, opts.namespace + ".prom"), text, 0o644)
