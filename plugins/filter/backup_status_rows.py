@@ -14,7 +14,8 @@ version_added: 0.3.0
 description:
   - Formats what each namespace's backup service reports (the runner's Prometheus text, docs/backup.md) as one
     line for C(playbooks/status.yml). The namespace, the node its service runs on, the newest backup in the
-    repository (UTC) and its age, the last run's result, the snapshot count, and the last check and restore drill.
+    repository (UTC) and its age, the last run's result, the snapshot count, the last check and restore drill, and
+    the off-site copy's state and snapshot count (C(-) where none is set).
   - The state reads C(ok), C(FAILED) (the last run failed), C(OVERDUE) (the newest backup is older than the
     policy's maximum age), or C(NONE) (the repository holds no backup yet).
 options:
@@ -47,16 +48,20 @@ import time
 
 from ansible.errors import AnsibleFilterError
 
-METRIC_RE = re.compile(r"^swarmdata_backup_(\w+)\{[^}]*\}\s+(\S+)$")
+METRIC_RE = re.compile(r"^swarmdata_backup_(\w+)\{([^}]*)\}\s+(\S+)$")
+REPOSITORY_RE = re.compile(r'repository="(\w+)"')
 
 
 def parse(text):
-    """{metric name without its prefix: float} from the runner's Prometheus text."""
+    """{metric name without its prefix: float} of the main repository from the runner's Prometheus text, and the
+    off-site repository's under ``offsite_<name>`` (no such key: no off-site copy is set)."""
     out = {}
     for line in (text or "").splitlines():
         match = METRIC_RE.match(line.strip())
         if match:
-            out[match.group(1)] = float(match.group(2))
+            repository = REPOSITORY_RE.search(match.group(2))
+            prefix = "offsite_" if repository and repository.group(1) == "offsite" else ""
+            out[prefix + match.group(1)] = float(match.group(3))
     return out
 
 
@@ -72,30 +77,37 @@ def age(seconds):
     return "%ds" % seconds
 
 
-def state_of(m, now):
-    last = m.get("last_success_timestamp_seconds", 0)
+def state_of(m, now, prefix=""):
+    last = m.get(prefix + "last_success_timestamp_seconds", 0)
     if not last:
         return "NONE"
-    if m.get("last_attempt_timestamp_seconds", 0) and not m.get("last_status"):
+    if m.get(prefix + "last_attempt_timestamp_seconds", 0) and not m.get(prefix + "last_status"):
         return "FAILED"
     if m.get("max_age_seconds") and now - last > m["max_age_seconds"]:
         return "OVERDUE"
     return "ok"
 
 
+def offsite_of(m, now):
+    """The off-site copy: its state and snapshot count, or '-' where none is set."""
+    if "offsite_snapshots" not in m:
+        return "-"
+    return "%s/%d" % (state_of(m, now, "offsite_"), int(m["offsite_snapshots"]))
+
+
 def backup_status_rows(entries, now):
     if not isinstance(entries, (list, tuple)):
         raise AnsibleFilterError("backup_status_rows: a list of {namespace, host, metrics} is needed")
-    fmt = "%-16s %-18s %-21s %-6s %-8s %-9s %-21s %s"
+    fmt = "%-16s %-18s %-21s %-6s %-8s %-9s %-21s %-21s %s"
     rows = [fmt % ("namespace", "runs on", "newest backup (UTC)", "age", "state", "snapshots", "last check",
-                   "last drill")]
+                   "last drill", "off-site")]
     for entry in entries:
         m = parse(entry.get("metrics"))
         last = m.get("last_success_timestamp_seconds", 0)
         rows.append(fmt % (entry.get("namespace"), entry.get("host") or "-", utc(last),
                            age(now - last) if last else "-", state_of(m, now),
                            int(m.get("snapshots", 0)), utc(m.get("last_check_timestamp_seconds", 0)),
-                           utc(m.get("last_drill_timestamp_seconds", 0))))
+                           utc(m.get("last_drill_timestamp_seconds", 0)), offsite_of(m, now)))
     return rows
 
 

@@ -88,6 +88,22 @@ options:
     type: str
     vars:
       - name: replication_backup_host
+  backup_offsite_host:
+    description:
+      - An inventory host outside the swarm that keeps an append-only copy of every namespace's repository
+        (under C(<root>/offsite)), filled after each verified backup (docs/backup.md). Needs O(backup_host).
+    type: str
+    vars:
+      - name: replication_backup_offsite_host
+  backup_textfile_dir:
+    description:
+      - node_exporter's textfile collector directory, made on every node; each backup service also writes its
+        metrics there (C(swarmdata_backup_<namespace>.prom)) on whichever node it runs. Empty, the metrics stay in
+        C(<root>/state/backup) only.
+    type: str
+    default: /var/lib/prometheus/node-exporter
+    vars:
+      - name: replication_backup_textfile_dir
   managers_group:
     description: Inventory group of the swarm managers (the swarm role reads the same variable).
     type: str
@@ -177,9 +193,11 @@ _raw:
       description:
         - Backups (docs/backup.md), null without C(replication_backup_host). C(host) (it keeps the repositories),
           C(dir), C(state_dir), C(repository_service) and C(repository_port), C(password_secrets) (the Swarm
-          secret of each namespace's restic password), and C(services), per namespace the backup service's
-          C(service) name, placement C(constraints), C(source) and C(snapshots) (a bind replica's snapshots of
-          the namespace, or null).
+          secret of each namespace's restic password), C(http_secret) (the Swarm secret of the repository servers'
+          HTTP credentials), C(services), per namespace the backup service's C(service) name, placement
+          C(constraints), C(source) and C(snapshots) (a bind replica's snapshots of the namespace, or null), and
+          C(offsite) (C(host) and C(dir) of the append-only copy, or null) and C(textfile_dir) (node_exporter's
+          textfile collector directory, or null).
       type: dict
     marker:
       description: Path, inside each namespace, of the marker file that holds its identity (docs/data-safety.md).
@@ -239,6 +257,8 @@ class LookupModule(LookupBase):
                 addresses=addresses,
                 backup_policy=self.get_option("backup_policy"),
                 backup_host=self.get_option("backup_host"),
+                backup_offsite_host=self.get_option("backup_offsite_host"),
+                backup_textfile_dir=self.get_option("backup_textfile_dir"),
             )
         except TopologyError as exc:
             raise AnsibleLookupError("swarmdata.replication.topology: %s" % exc) from exc

@@ -17,6 +17,7 @@ from ansible_collections.swarmdata.replication.plugins.module_utils._inputs impo
     CRITICALITIES,
     TopologyError,
     secret_name,
+    validate_root,
 )
 
 HOUR = 3600
@@ -36,6 +37,8 @@ BACKUP_POLICY = {
 POLICY_KEYS = ("interval", "keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "max_age")
 KEEP_KEYS = tuple(k for k in POLICY_KEYS if k.startswith("keep_"))
 MIN_INTERVAL = 300
+# Where Debian's prometheus-node-exporter reads *.prom files (its textfile collector's default directory).
+DEFAULT_TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
 
 
 def _apply(policy, override, variable):
@@ -93,20 +96,49 @@ def namespace_policy(ns, table, variable):
     return policy
 
 
-def section(ctx, variant, host, bind_section=None):
+def offsite_section(ctx, host, offsite_host, all_hosts):
+    """The off-site repository host (``replication_backup_offsite_host``), or None.
+
+    It must be an inventory host outside the swarm and not the backup host: a swarm node runs whatever the swarm's
+    services ask, so a compromised cluster could delete repositories kept there; a host the swarm does not run keeps
+    its append-only server out of the cluster's reach."""
+    variable = "replication_backup_offsite_host"
+    if offsite_host in (None, ""):
+        return None
+    if not isinstance(offsite_host, str):
+        raise TopologyError("%s must be an inventory hostname, got %r" % (variable, offsite_host))
+    if host in (None, ""):
+        raise TopologyError("%s is set but replication_backup_host is not: the off-site copy is a copy of the "
+                            "repositories replication_backup_host keeps" % variable)
+    if offsite_host in ctx["hosts"]:
+        raise TopologyError("%s must be a host outside the swarm (a swarm node runs whatever the swarm's services "
+                            "ask, so they could delete its repositories), got swarm host %r"
+                            % (variable, offsite_host))
+    if all_hosts is not None and offsite_host not in all_hosts:
+        raise TopologyError("%s must be an inventory host, got %r" % (variable, offsite_host))
+    return {"host": offsite_host, "dir": posixpath.join(ctx["root"], "offsite")}
+
+
+def section(ctx, variant, host, bind_section=None, offsite_host=None, all_hosts=None,
+            textfile_dir=DEFAULT_TEXTFILE_DIR):
     """Where each namespace's backup service runs and what it reads (docs/backup.md); None without ``host``.
 
     ``host`` (``replication_backup_host``) keeps the repositories, under ``<root>/backup``, served to the backup
-    services over restic's REST protocol. Each namespace's service is placed by label, never on one named node,
-    so Swarm moves it when its node is lost:
+    services over restic's REST protocol; ``offsite_host`` (``replication_backup_offsite_host``, outside the swarm)
+    keeps an append-only copy of them under ``<root>/offsite``. ``textfile_dir`` (``replication_backup_textfile_dir``,
+    empty for none) is where each service also writes its metrics for node_exporter, on whichever node it runs.
+    Each namespace's service is placed by label, never on one named node, so Swarm moves it when its node is lost:
 
     - bind: on a replica (any node but the namespace's primary) reading its newest snapshot, where the namespace
       takes snapshots; on the primary, reading the live copy, where it takes none;
     - glusterfs: on any member, reading its mount of the volume;
     - p2p: on any peer, reading its copy.
     """
+    offsite = offsite_section(ctx, host, offsite_host, all_hosts)
     if host in (None, ""):
         return None
+    if textfile_dir not in (None, ""):
+        textfile_dir = validate_root(textfile_dir, "replication_backup_textfile_dir")
     if host not in ctx["hosts"]:
         raise TopologyError("replication_backup_host must be one of the swarm hosts (%s), got %r"
                             % (", ".join(ctx["hosts"]), host))
@@ -138,5 +170,11 @@ def section(ctx, variant, host, bind_section=None):
         "repository_service": "repo",
         "repository_port": 8000,
         "password_secrets": dict((ns["name"], secret_name(prefix, "restic", ns["name"])) for ns in ctx["namespaces"]),
+        # The credentials (user swarmdata, a random password) both repository servers ask for over HTTP.
+        "http_secret": secret_name(prefix, "backup", "http"),
         "services": services,
+        # The append-only copy on a host outside the swarm, or null (replication_backup_offsite_host).
+        "offsite": offsite,
+        # node_exporter's textfile collector directory on every node, or null (replication_backup_textfile_dir).
+        "textfile_dir": textfile_dir or None,
     }

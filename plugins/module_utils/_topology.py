@@ -133,6 +133,8 @@ def build_plan(
     addresses=None,
     backup_policy=None,
     backup_host=None,
+    backup_offsite_host=None,
+    backup_textfile_dir=_backup.DEFAULT_TEXTFILE_DIR,
 ):
     """Validate the inventory contract and return the replication plan.
 
@@ -140,6 +142,10 @@ def build_plan(
     :param addresses: inventory hostname -> the address its peers reach it by (default: the hostname)
     :param backup_policy: ``replication_backup_policy``, per criticality, over the defaults (module_utils._backup)
     :param backup_host: ``replication_backup_host``, the host that keeps the backup repositories (none: no backups)
+    :param backup_offsite_host: ``replication_backup_offsite_host``, an inventory host outside the swarm that keeps an
+        append-only copy of them (none: no off-site copy)
+    :param backup_textfile_dir: ``replication_backup_textfile_dir``, node_exporter's textfile collector directory on
+        every node, where the backup services also write their metrics (empty: nowhere but the state directory)
     :raises TopologyError: on any bad input, naming the variable to change
     """
     # Variant first: everything else depends on it.
@@ -209,11 +215,18 @@ def build_plan(
         }
 
     section = impl.section(ctx)
-    backup = _backup.section(ctx, variant, backup_host, section if variant == "bind" else None)
+    inventory_hosts = set(h for members in (groups or {}).values() for h in members)
+    backup = _backup.section(ctx, variant, backup_host, section if variant == "bind" else None,
+                             offsite_host=backup_offsite_host, all_hosts=inventory_hosts,
+                             textfile_dir=backup_textfile_dir)
     if backup:
         # The runner's state and metrics on every node a backup service may run on; the repositories on one.
         for node in nodes.values():
             node["directories"].append({"path": backup["state_dir"], "owner": "root", "group": "root", "mode": "0700"})
+            if backup["textfile_dir"]:
+                # As Debian's prometheus-node-exporter package makes it: its collector reads, root writes.
+                node["directories"].append(
+                    {"path": backup["textfile_dir"], "owner": "root", "group": "root", "mode": "0755"})
         nodes[backup["host"]]["directories"].append(
             {"path": backup["dir"], "owner": "root", "group": "root", "mode": "0700"})
     return {

@@ -3,15 +3,19 @@ scripts/setup.sh installs) against a real repository in a temporary directory. F
 killed mid-run leaves its lock, a pack file is corrupted, the namespace's disk is "unmounted"; every restore is
 checked file by file by checksum."""
 
+import base64
 import hashlib
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -76,9 +80,10 @@ def tree(path):
     return out
 
 
-def metric(lab, name):
+def metric(lab, name, repository="main"):
     text = (lab["state"] / "wiki.prom").read_text()
-    return float(re.search(r"^%s\{namespace=\"wiki\"\} (\S+)$" % name, text, re.M).group(1))
+    return float(re.search(r'^%s\{namespace="wiki"(,repository="%s")?\} (\S+)$' % (name, repository), text,
+                           re.M).group(2))
 
 
 def test_a_backup_restores_to_identical_checksums_whole_and_by_path(lab):
@@ -308,3 +313,129 @@ def test_the_service_form_env_options_newest_snapshot_schedule_and_a_dry_run_res
     assert oct(os.stat(str(target)).st_mode & 0o777) == oct(0o750)
     want = tree(snaps / names[-1])
     assert tree(target) == want
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(argv, port, env=None):
+    """A repository server on loopback, once it answers."""
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("%s did not listen on %d" % (argv[0], port))
+
+
+def test_offsite_copy_append_only_behind_http_credentials_and_caught_up_after_an_outage(lab):
+    """Both repository servers ask for the cluster's HTTP credentials: the main one as the backup stack runs it
+    (backup-runner repository, rclone's server), the off-site one as roles/backup sets it up on its host (rclone's
+    server, append-only). Each backup is copied off-site; the off-site repository refuses a forget; an off-site
+    outage fails the run loudly but keeps the backup, and the next run copies what was missed; wrong credentials
+    are named as such; the password is in no output; the textfile metrics parse."""
+    tmp = lab["tmp"]
+    secret = tmp / "backup_http"
+    secret.write_text(os.urandom(16).hex() + "\n")
+    password = secret.read_text().strip()
+    htpasswd = tmp / "offsite.htpasswd"
+    htpasswd.write_text("swarmdata:{SHA}%s\n" % base64.b64encode(hashlib.sha1(password.encode()).digest()).decode())
+    (tmp / "repos").mkdir()
+    (tmp / "offsite").mkdir()
+    (tmp / "textfile").mkdir()
+    main_port, off_port = free_port(), free_port()
+    server_env = dict(os.environ, BACKUP_HTTP_PASSWORD_FILE=str(secret))
+    offsite_argv = ["rclone", "serve", "restic", "--append-only", "--htpasswd", str(htpasswd),
+                    "--addr", "127.0.0.1:%d" % off_port, str(tmp / "offsite")]
+    main_server = start_server([sys.executable, RUNNER, "repository", "--addr", "127.0.0.1:%d" % main_port,
+                                str(tmp / "repos")], main_port, server_env)
+    off_server = start_server(offsite_argv, off_port)
+    env = dict(lab["env"], BACKUP_REPOSITORY_BASE="rest:http://127.0.0.1:%d/" % main_port,
+               BACKUP_OFFSITE_BASE="rest:http://127.0.0.1:%d/" % off_port, BACKUP_HTTP_PASSWORD_FILE=str(secret),
+               BACKUP_TEXTFILE_DIR=str(tmp / "textfile"))
+    env.pop("RESTIC_REPOSITORY")
+    svc = dict(lab, env=env)
+    main_url = "rest:http://swarmdata:%s@127.0.0.1:%d/wiki" % (password, main_port)
+    off_url = "rest:http://swarmdata:%s@127.0.0.1:%d/wiki" % (password, off_port)
+
+    def listing(url):
+        proc = subprocess.run(["restic", "snapshots", "--json", "--no-lock"],
+                              env=dict(lab["env"], RESTIC_REPOSITORY=url), capture_output=True, text=True,
+                              timeout=120, check=True)
+        return json.loads(proc.stdout)
+
+    try:
+        outputs = []
+        keep_two = dict(POLICY, keep_last=2)
+        run = backup(svc, policy=keep_two)
+        outputs.append(run.stdout + run.stderr)
+        assert json.loads(run.stdout)["offsite"] == "1 snapshots"
+        main_ids = [s["id"] for s in listing(main_url)]
+        assert [s["original"] for s in listing(off_url)] == main_ids and len(main_ids) == 1
+        # The same tree off-site: the copy is the same snapshot of the same files.
+        assert [s["tree"] for s in listing(off_url)] == [s["tree"] for s in listing(main_url)]
+        assert metric(lab, "swarmdata_backup_snapshots", "offsite") == 1
+        assert metric(lab, "swarmdata_backup_last_success_timestamp_seconds", "offsite") == \
+            metric(lab, "swarmdata_backup_last_success_timestamp_seconds", "main")
+
+        # Append-only: with the cluster's own credentials, the off-site server refuses to delete a snapshot file
+        # (the request restic's forget makes; restic itself retries a refused delete for about 45 s) and a data pack.
+        auth = "Basic " + base64.b64encode(("swarmdata:" + password).encode()).decode()
+        for kind in ("snapshots", "data"):
+            names = os.listdir(str(tmp / "offsite" / "wiki" / kind)) if kind == "snapshots" else [
+                name for sub in os.listdir(str(tmp / "offsite" / "wiki" / "data"))
+                for name in os.listdir(str(tmp / "offsite" / "wiki" / "data" / sub))]
+            request = urllib.request.Request("http://127.0.0.1:%d/wiki/%s/%s" % (off_port, kind, names[0]),
+                                             method="DELETE", headers={"Authorization": auth})
+            with pytest.raises(urllib.error.HTTPError) as refused_delete:
+                urllib.request.urlopen(request, timeout=30)  # noqa: S310 - loopback, the test's own server
+            assert refused_delete.value.code == 403
+        assert len(listing(off_url)) == 1
+
+        # The off-site host down: the backup is made and kept, the run fails loudly, the metrics say so.
+        off_server.terminate()
+        off_server.wait(timeout=30)
+        down = backup(svc, check=False, policy=keep_two)
+        outputs.append(down.stdout + down.stderr)
+        assert down.returncode == 1 and "was backed up" in down.stderr and "off-site copy failed" in down.stderr
+        assert len(listing(main_url)) == 2
+        assert metric(lab, "swarmdata_backup_last_status", "main") == 1
+        assert metric(lab, "swarmdata_backup_last_status", "offsite") == 0
+        # Back: the next run copies the one it missed too.
+        off_server = start_server(offsite_argv, off_port)
+        run = backup(svc, policy=keep_two)
+        outputs.append(run.stdout + run.stderr)
+        # Everything the main repository holds is off-site; the off-site copy also keeps the snapshot the main
+        # repository's retention (keep_last 2) has since pruned: append-only, its retention is its host's.
+        originals = [s["original"] for s in listing(off_url)]
+        assert set(s["id"] for s in listing(main_url)) <= set(originals) and len(originals) == len(set(originals)) == 3
+        assert main_ids[0] in originals and main_ids[0] not in [s["id"] for s in listing(main_url)]
+        assert metric(lab, "swarmdata_backup_last_status", "offsite") == 1
+
+        # Credentials the servers do not know: named as such, and no repository is made.
+        wrong = tmp / "wrong"
+        wrong.write_text("not-the-password\n")
+        refused = backup(dict(lab, env=dict(env, BACKUP_HTTP_PASSWORD_FILE=str(wrong))), check=False)
+        outputs.append(refused.stdout + refused.stderr)
+        assert refused.returncode == 1 and "refuses the cluster's HTTP credentials" in refused.stderr, refused.stderr
+        assert sorted(os.listdir(str(tmp / "repos"))) == ["wiki"]
+        assert all(password not in out for out in outputs)
+
+        # node_exporter's textfile collector reads the same text, and it parses.
+        text = (tmp / "textfile" / "swarmdata_backup_wiki.prom").read_text()
+        assert text == (lab["state"] / "wiki.prom").read_text()
+        check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True,
+                               timeout=60, check=False)
+        assert check.returncode == 0, check.stdout + check.stderr
+    finally:
+        for proc in (main_server, off_server):
+            proc.terminate()
+            proc.wait(timeout=30)

@@ -68,3 +68,39 @@ def test_a_backup_host_outside_the_swarm_names_the_variable():
 def test_namespaces_whose_backup_services_would_share_a_name_are_refused_naming_both():
     with pytest.raises(TopologyError, match=r"namespaces 'a_b' and 'a-b' would share the backup service 'backup-a-b'"):
         plan(backup_host="node2", namespaces=["a_b", "a-b"])
+
+
+def test_an_offsite_host_outside_the_swarm_gets_the_append_only_copy():
+    groups = dict(GROUPS, backup_offsite=["vault"])
+    p = build_plan(groups=groups, variant="bind", namespaces=NAMESPACES, primary="node1", backup_host="node2",
+                   backup_offsite_host="vault")
+    assert p["backup"]["offsite"] == {"host": "vault", "dir": "/opt/swarmdata/offsite"}
+    assert p["backup"]["http_secret"] == "swarmdata-backup-http"
+    assert "vault" not in p["nodes"]
+    assert plan(backup_host="node2")["backup"]["offsite"] is None
+
+
+@pytest.mark.parametrize("offsite, needs, message", [
+    ("node3", "node2", r"replication_backup_offsite_host must be a host outside the swarm .*'node3'"),
+    ("nowhere", "node2", r"replication_backup_offsite_host must be an inventory host, got 'nowhere'"),
+    ("vault", None, r"replication_backup_offsite_host is set but replication_backup_host is not"),
+    (["vault"], "node2", r"replication_backup_offsite_host must be an inventory hostname"),
+])
+def test_a_bad_offsite_host_names_the_variable(offsite, needs, message):
+    groups = dict(GROUPS, backup_offsite=["vault"])
+    with pytest.raises(TopologyError, match=message):
+        build_plan(groups=groups, variant="bind", namespaces=NAMESPACES, primary="node1", backup_host=needs,
+                   backup_offsite_host=offsite)
+
+
+def test_the_textfile_collector_directory_is_made_on_every_node_where_set():
+    p = plan(backup_host="node2")
+    assert p["backup"]["textfile_dir"] == "/var/lib/prometheus/node-exporter"
+    for node in p["nodes"].values():
+        assert {"path": "/var/lib/prometheus/node-exporter", "owner": "root", "group": "root",
+                "mode": "0755"} in node["directories"]
+    none = plan(backup_host="node2", backup_textfile_dir="")
+    assert none["backup"]["textfile_dir"] is None
+    assert not any("prometheus" in d["path"] for n in none["nodes"].values() for d in n["directories"])
+    with pytest.raises(TopologyError, match=r"replication_backup_textfile_dir must be an absolute path"):
+        plan(backup_host="node2", backup_textfile_dir="metrics")

@@ -51,3 +51,20 @@ def test_a_namespace_without_a_running_service_shows_dashes():
 def test_bad_input_is_refused():
     with pytest.raises(AnsibleFilterError):
         backup_status_rows("nope", NOW)
+
+
+def test_the_offsite_copy_has_its_own_state_and_count():
+    snaps = [{"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW - 60))}]
+    ok = {"last_attempt": NOW - 60, "last_status": 1, "offsite_last_attempt": NOW - 30, "offsite_last_status": 1}
+    row = backup_status_rows([{"namespace": "wiki", "host": "node2",
+                               "metrics": RUNNER.metrics_text("wiki", POLICY, ok, snaps, snaps * 3)}], NOW)[1]
+    assert row.split()[4] == "ok" and row.split()[-1] == "ok/3"
+    failed = dict(ok, offsite_last_status=0)
+    row = backup_status_rows([{"namespace": "wiki", "host": "node2",
+                               "metrics": RUNNER.metrics_text("wiki", POLICY, failed, snaps, [])}], NOW)[1]
+    assert row.split()[4] == "ok" and row.split()[-1] == "NONE/0"
+    row = backup_status_rows([{"namespace": "wiki", "host": "node2",
+                               "metrics": RUNNER.metrics_text("wiki", POLICY, failed, snaps, snaps)}], NOW)[1]
+    assert row.split()[-1] == "FAILED/1"
+    assert backup_status_rows([{"namespace": "wiki", "host": "node2", "metrics": text(ok, NOW - 60)}],
+                              NOW)[1].split()[-1] == "-"

@@ -53,3 +53,26 @@ def test_a_secret_of_that_name_not_ours_is_an_error_and_kept(run_module, store):
 def test_a_bad_name_is_refused_naming_it(run_module, store):
     failed = run(run_module, names=["bad name!"])
     assert failed.rc == 1 and "names[0]" in failed.result["msg"]
+
+
+def test_http_credentials_carry_their_htpasswd_line_and_the_password_is_never_returned(run_module, store):
+    import base64
+    import hashlib
+
+    first = run(run_module, http_names=["swarmdata-backup-http"])
+    made = [c for c in store.created if c["name"] == "swarmdata-backup-http"][0]
+    password = made["data"]
+    line = "swarmdata:{SHA}" + base64.b64encode(hashlib.sha1(password).digest()).decode()
+    assert made["labels"] == {"swarmdata.kind": "backup-http", "swarmdata.htpasswd": line}
+    assert first.result["htpasswd"] == {"swarmdata-backup-http": line}
+    assert password.decode() not in first.stdout
+    # A second controller reads the line back from the label and makes nothing.
+    again = run(run_module, http_names=["swarmdata-backup-http"])
+    assert again.result["changed"] is False and again.result["htpasswd"] == {"swarmdata-backup-http": line}
+    assert len(store.created) == 3
+
+
+def test_a_restic_password_is_never_taken_for_http_credentials(run_module, store):
+    run(run_module)
+    failed = run(run_module, names=[], http_names=[NAMES[0]])
+    assert failed.rc == 1 and "backup-http" in failed.result["msg"]

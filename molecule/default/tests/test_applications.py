@@ -10,7 +10,7 @@ import shlex
 import time
 
 import pytest
-from helpers import RUNNER, recap, run_playbook
+from helpers import RUNNER, SWARM_HOSTS, recap, run_playbook
 
 STACK = "swarmdata-testapp"
 
@@ -23,7 +23,7 @@ def stack(group_vars):
     yield manager
     manager.run("docker stack rm %s" % STACK)
     wiki = "%s/namespaces/wiki" % group_vars["replication_root"]
-    for name in RUNNER.get_hosts("all"):
+    for name in RUNNER.get_hosts(SWARM_HOSTS):
         h = RUNNER.get_host(name)
         h.run("rm -f %s/app-bind %s/app-volume /tmp/swarmdata-testapp.yml" % (wiki, wiki))
         deadline = time.time() + 60
@@ -49,7 +49,7 @@ def test_both_layouts_run_on_the_primary_and_their_writes_reach_every_replica(st
     deadline = time.time() + 60
     while time.time() < deadline:
         sums = {name: RUNNER.get_host(name).run("cd %s && sha256sum app-bind app-volume" % wiki).stdout
-                for name in RUNNER.get_hosts("all")}
+                for name in RUNNER.get_hosts(SWARM_HOSTS)}
         if len(set(sums.values())) == 1 and sums[primary].count("app-") == 2:
             break
         time.sleep(1)
@@ -73,7 +73,7 @@ def test_the_demo_application_replicates_what_it_is_given(group_vars):
 
         rc, out = run_playbook("-e", "check_through_app=true", playbook="playbooks/check_replication.yml")
         assert rc == 0, out[-3000:]
-        replicas = [h for h in RUNNER.get_hosts("all") if h != primary]
+        replicas = [h for h in RUNNER.get_hosts(SWARM_HOSTS) if h != primary]
         for replica in replicas:
             said = r"%s holds the note \S+ written through\s+the demo on %s" % (replica, primary)
             assert re.search(said, out), out[-3000:]
@@ -88,7 +88,7 @@ def test_the_demo_application_replicates_what_it_is_given(group_vars):
         sums = {}
         while time.time() < deadline:
             sums = dict((h, RUNNER.get_host(h).run("sha256sum %s/%s" % (notes, reply["name"])).stdout.split()[:1])
-                        for h in RUNNER.get_hosts("all"))
+                        for h in RUNNER.get_hosts(SWARM_HOSTS))
             if all(v == [reply["sha256"]] for v in sums.values()):
                 break
             time.sleep(1)

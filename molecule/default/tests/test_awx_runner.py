@@ -59,7 +59,7 @@ def job(tmp_path_factory, group_vars):
     inventory = {"all": {
         "vars": dict({k: v for k, v in group_vars.items() if k.startswith(INVENTORY_KEYS)}, ansible_user="root"),
         "children": {group: {"hosts": {n: {"ansible_host": addresses[n]} for n in RUNNER.get_hosts(group)}}
-                     for group in ("swarm_managers", "swarm_workers")}}}
+                     for group in ("swarm_managers", "swarm_workers", "backup_offsite")}}}
     (pdd / "inventory" / "hosts.yml").write_text(yaml.safe_dump(inventory))
     (pdd / "env" / "ssh_key").write_text(key.read_text())
     (pdd / "env" / "cmdline").write_text("-vvv")  # the job template's verbosity at its highest

@@ -1,23 +1,27 @@
 """Backups on the real lab (docs/backup.md): the repository server on the third node, a backup service per
 namespace that backs up at once and then on its schedule, playbooks/backup.yml and playbooks/restore.yml with
-Debian's restic. Files are really deleted and corrupted, then restored, and every file is checked by checksum on
-every node. The restic passwords never appear in any output."""
+Debian's restic, the append-only off-site copy on a fourth host outside the swarm, and the metrics as
+node_exporter serves them. Files are really deleted and corrupted, then restored, and every file is checked by
+checksum on every node. The restic passwords and the HTTP credentials never appear in any output."""
 
+import calendar
 import json
 import re
+import subprocess
 import time
 
 import pytest
-from helpers import RUNNER, manifest, recap, run_playbook
+from helpers import RUNNER, SWARM_HOSTS, manifest, recap, run_playbook, shlex_quote
 
 STACK = "swarmdata-backup"
 
 
 @pytest.fixture(scope="module")
 def lab(group_vars):
-    hosts = dict((name, RUNNER.get_host(name)) for name in RUNNER.get_hosts("all"))
+    hosts = dict((name, RUNNER.get_host(name)) for name in RUNNER.get_hosts(SWARM_HOSTS))
     return {"root": group_vars["replication_root"], "hosts": hosts, "primary": hosts[group_vars["replication_primary"]],
-            "manager": hosts[RUNNER.get_hosts("swarm_managers")[0]], "repo_host": group_vars["replication_backup_host"]}
+            "manager": hosts[RUNNER.get_hosts("swarm_managers")[0]], "repo_host": group_vars["replication_backup_host"],
+            "offsite": RUNNER.get_host(group_vars["replication_backup_offsite_host"])}
 
 
 def task_node(lab, ns):
@@ -30,9 +34,48 @@ def service_log(lab, ns):
 
 
 def metrics(host, lab, ns):
+    """The main repository's metrics of ``ns`` as its service wrote them on ``host``."""
     text = host.run("cat %s/state/backup/%s.prom" % (lab["root"], ns)).stdout
     return dict(line.split("{", 1)[0:1] + [line.rsplit(" ", 1)[1]] for line in text.splitlines()
-                if line.startswith("swarmdata_"))
+                if line.startswith("swarmdata_") and 'repository="offsite"' not in line)
+
+
+def in_service(lab, ns, command):
+    """Run ``command`` (a shell line) in the backup service container of ``ns``; its output."""
+    host = lab["hosts"][task_node(lab, ns)]
+    cid = host.check_output("docker ps -q --filter label=com.docker.swarm.service.name=%s_backup-%s" % (STACK, ns))
+    return host.check_output("docker exec %s sh -c %s" % (cid.split()[0], shlex_quote(command)))
+
+
+def listing(lab, ns, offsite=False):
+    return json.loads(in_service(lab, ns, "backup-runner snapshots" + (" --offsite" if offsite else "")))
+
+
+def restic_time(text):
+    """restic's RFC 3339 UTC time (nanoseconds) as a Unix timestamp."""
+    base, _, frac = text.rstrip("Z").partition(".")
+    return calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) + float("0." + (frac or "0"))
+
+
+# From inside a backup container: one HTTP request to a repository server, with the cluster's credentials (the
+# Swarm secret) or none; prints the status code.
+HTTP_PROBE = r"""
+import base64, os, sys, urllib.error, urllib.request
+url, method, auth = sys.argv[1], sys.argv[2], sys.argv[3] == "auth"
+headers = {}
+if auth:
+    password = open("/run/secrets/backup_http").read().strip()
+    headers["Authorization"] = "Basic " + base64.b64encode(("swarmdata:" + password).encode()).decode()
+try:
+    print(urllib.request.urlopen(urllib.request.Request(url, method=method, headers=headers), timeout=30).status)
+except urllib.error.HTTPError as exc:
+    print(exc.code)
+"""
+
+
+def http_status(lab, ns, url, method="GET", auth=True):
+    return int(in_service(lab, ns, "python3 -c %s %s %s %s" % (
+        shlex_quote(HTTP_PROBE), shlex_quote(url), method, "auth" if auth else "none")).strip())
 
 
 def data_manifests(lab, ns):
@@ -119,6 +162,65 @@ def test_deleted_and_corrupted_files_restored_to_identical_checksums_on_every_no
     assert "added.txt" in kept and "f7.bin" in kept, kept
 
 
+def test_every_backup_is_copied_off_site_append_only_outside_the_swarm(lab):
+    """The off-site host is no swarm member; its server (systemd, rclone, append-only) holds every snapshot of the
+    main repositories (by restic's original ID) and refuses a delete made with the cluster's own credentials; the
+    main server refuses a request without them. A file deleted on the primary comes back from the off-site copy
+    (restore.yml -e repository=offsite), identical on every node."""
+    offsite = lab["offsite"]
+    assert offsite.check_output("docker info --format '{{.Swarm.LocalNodeState}}'") == "inactive"
+    assert offsite.check_output("systemctl is-active swarmdata-offsite.service") == "active"
+    for ns in ("wiki", "db"):
+        deadline = time.time() + 120
+        while True:
+            main_ids = set(s["id"] for s in listing(lab, ns))
+            originals = [s.get("original") for s in listing(lab, ns, offsite=True)]
+            if main_ids and main_ids <= set(originals) or time.time() > deadline:
+                break
+            time.sleep(3)
+        assert main_ids and main_ids <= set(originals), (ns, main_ids, originals, service_log(lab, ns)[-2000:])
+        assert offsite.file("%s/offsite/%s/config" % (lab["root"], ns)).exists
+    base = in_service(lab, "wiki", "echo $BACKUP_OFFSITE_BASE").strip()[len("rest:"):]
+    snapshot_file = offsite.check_output("ls %s/offsite/wiki/snapshots | head -n 1" % lab["root"])
+    assert http_status(lab, "wiki", base + "wiki/snapshots/" + snapshot_file, "DELETE") == 403
+    assert offsite.file("%s/offsite/wiki/snapshots/%s" % (lab["root"], snapshot_file)).exists
+    assert http_status(lab, "wiki", base + "wiki/config", auth=False) == 401
+    assert http_status(lab, "wiki", "http://repo:8000/wiki/config", auth=False) == 401
+    assert http_status(lab, "wiki", "http://repo:8000/wiki/config") == 200
+
+    wiki = "%s/namespaces/wiki" % lab["root"]
+    lab["primary"].check_output("echo 'kept off-site' > %s/offsite-probe.txt" % wiki)
+    good = wait_replicated(lab, "wiki")
+    rc, out = run_playbook("-e", "namespace=wiki", playbook="playbooks/backup.yml")
+    assert rc == 0 and re.search(r"""["']?offsite["']?: ["']?\d+ snapshots""", out), out[-3000:]
+    lab["primary"].check_output("rm %s/offsite-probe.txt" % wiki)
+    wait_replicated(lab, "wiki")
+    rc, out = run_playbook("-e", json.dumps({"namespace": "wiki", "repository": "offsite",
+                                             "paths": ["offsite-probe.txt"]}), playbook="playbooks/restore.yml")
+    assert rc == 0, out[-3000:]
+    assert wait_replicated(lab, "wiki") == good
+
+
+def test_the_metrics_reach_node_exporter_and_their_times_are_the_repositories(lab):
+    """node_exporter (Debian's, on each lab node) serves what each backup service writes on its node; the newest
+    backup it reports, per repository, is the newest snapshot in that repository; the text parses (promtool)."""
+    for ns in ("wiki", "db"):
+        node = lab["hosts"][task_node(lab, ns)]
+        text = node.check_output("cat /var/lib/prometheus/node-exporter/swarmdata_backup_%s.prom" % ns)
+        check = subprocess.run(["promtool", "check", "metrics"], input=text + "\n", capture_output=True, text=True,
+                               timeout=60, check=False)
+        assert check.returncode == 0, check.stdout + check.stderr
+        served = node.check_output("python3 -c \"import urllib.request; print(urllib.request.urlopen("
+                                   "'http://127.0.0.1:9100/metrics', timeout=30).read().decode())\"")
+        assert "node_textfile_scrape_error 0" in served
+        for repository, offsite in (("main", False), ("offsite", True)):
+            match = re.search(r'^swarmdata_backup_last_success_timestamp_seconds\{namespace="%s",repository="%s"\} '
+                              r'(\S+)$' % (ns, repository), served, re.M)
+            assert match, served[-3000:]
+            newest = restic_time(listing(lab, ns, offsite=offsite)[-1]["time"])
+            assert abs(float(match.group(1)) - newest) < 0.01, (ns, repository, match.group(1), newest)
+
+
 def test_a_restore_onto_an_unmounted_disk_is_refused_and_writes_nothing(lab):
     """The restore's guard: an empty filesystem over the primary's namespace (a data disk that did not mount) is
     never restored onto; the replicas keep every file."""
@@ -146,13 +248,16 @@ def test_the_restic_passwords_never_appear_in_output(lab):
     host = lab["hosts"][node]
     cid = host.check_output("docker ps -q --filter label=com.docker.swarm.service.name=%s_backup-db" % STACK)
     password = host.check_output("docker exec %s cat /run/secrets/restic_password" % cid).strip()
-    assert len(password) == 64
+    http = host.check_output("docker exec %s cat /run/secrets/backup_http" % cid).strip()
+    assert len(password) == 64 and len(http) == 64
+    htpasswd = lab["offsite"].check_output("cat /etc/swarmdata/offsite.htpasswd").split("{SHA}")[1]
     rc, out = run_playbook("-vvv", "-e", "namespace=db", playbook="playbooks/backup.yml")
     assert rc == 0, out[-3000:]
     rc2, out2 = run_playbook("-vvv", "--check", "-e", "namespace=db", playbook="playbooks/restore.yml")
     assert rc2 == 0, out2[-3000:]
-    leaked = password in out or password in out2
-    assert not leaked, "a restic password is in the output"  # the password itself is never printed
+    for secret in (password, http, htpasswd):
+        leaked = secret in out or secret in out2
+        assert not leaked, "a secret is in the output"  # the secret itself is never printed
 
 
 def test_status_shows_each_namespaces_newest_backup_and_its_state(lab):

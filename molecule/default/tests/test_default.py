@@ -6,9 +6,9 @@ import tempfile
 import time
 
 import pytest
-from helpers import PRIVATE_MARKERS, RUNNER, recap, run_module, run_playbook
+from helpers import PRIVATE_MARKERS, RUNNER, SWARM_HOSTS, recap, run_module, run_playbook
 
-testinfra_hosts = RUNNER.get_hosts("all")
+testinfra_hosts = RUNNER.get_hosts(SWARM_HOSTS)
 PREFIX = "swarmdata"
 
 

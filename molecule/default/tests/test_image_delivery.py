@@ -9,7 +9,7 @@ import subprocess
 import uuid
 
 import pytest
-from helpers import RUNNER, recap, run_playbook
+from helpers import RUNNER, SWARM_HOSTS, recap, run_playbook
 
 PLAYBOOK = os.path.join("molecule", "default", "image_delivery.yml")
 DOCKERFILE = "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY stamp /stamp\n"
@@ -27,7 +27,7 @@ def test_each_delivery_puts_the_same_image_on_every_node(delivery, tmp_path):
     (tmp_path / "stamp").write_text(stamp + "\n")
     repo = "swarmdata-test/delivery-%s" % delivery
     args = ["-e", "delivery=%s" % delivery, "-e", "context=%s" % tmp_path, "-e", "repo=%s" % repo]
-    hosts = [RUNNER.get_host(h) for h in RUNNER.get_hosts("all")]
+    hosts = [RUNNER.get_host(h) for h in RUNNER.get_hosts(SWARM_HOSTS)]
     ref = None
     try:
         rc, out = run_playbook(*args, playbook=PLAYBOOK)
@@ -56,7 +56,7 @@ def test_relay_in_check_mode_changes_nothing_and_fills_only_the_node_that_lacks_
     (tmp_path / "stamp").write_text(uuid.uuid4().hex + "\n")
     repo = "swarmdata-test/delivery-partial"
     args = ["-e", "delivery=relay", "-e", "context=%s" % tmp_path, "-e", "repo=%s" % repo]
-    names = RUNNER.get_hosts("all")
+    names = RUNNER.get_hosts(SWARM_HOSTS)
     hosts = [RUNNER.get_host(h) for h in names]
     try:
         rc, out = run_playbook("--check", *args, playbook=PLAYBOOK)

@@ -4,7 +4,7 @@ mounts it, only with its name typed again, and then on every node."""
 
 import json
 
-from helpers import RUNNER, recap, run_playbook
+from helpers import RUNNER, SWARM_HOSTS, recap, run_playbook
 
 PLAYBOOK = "playbooks/namespace.yml"
 
@@ -16,15 +16,15 @@ def unchanged(out):
 def test_list_path_and_has_answer_per_node(group_vars):
     rc, out = run_playbook("-e", "action=list", playbook=PLAYBOOK)
     assert rc == 0 and unchanged(out), out[-2000:]
-    for name in RUNNER.get_hosts("all"):
+    for name in RUNNER.get_hosts(SWARM_HOSTS):
         assert "%s: db, wiki" % name in out, out[-2000:]
     rc, out = run_playbook("-e", "action=path", "-e", "namespace=wiki", playbook=PLAYBOOK)
     assert rc == 0 and "(not there)" not in out, out[-2000:]
-    for name in RUNNER.get_hosts("all"):
+    for name in RUNNER.get_hosts(SWARM_HOSTS):
         assert "%s: %s/namespaces/wiki" % (name, group_vars["replication_root"]) in out, out[-2000:]
     rc, out = run_playbook("-e", "action=has", "-e", "namespace=nope", playbook=PLAYBOOK)
     assert rc == 0 and unchanged(out), out[-2000:]
-    assert all("%s: no" % name in out for name in RUNNER.get_hosts("all")), out[-2000:]
+    assert all("%s: no" % name in out for name in RUNNER.get_hosts(SWARM_HOSTS)), out[-2000:]
 
 
 def test_add_says_what_to_write_and_changes_nothing():
@@ -35,7 +35,7 @@ def test_add_says_what_to_write_and_changes_nothing():
 
 def test_del_retires_only_a_removed_namespace_nothing_uses_once_confirmed(group_vars):
     root = group_vars["replication_root"]
-    hosts = [RUNNER.get_host(h) for h in RUNNER.get_hosts("all")]
+    hosts = [RUNNER.get_host(h) for h in RUNNER.get_hosts(SWARM_HOSTS)]
     primary = RUNNER.get_host(group_vars["replication_primary"])
     rc, out = run_playbook("-e", "action=del", "-e", "namespace=wiki", "-e", "confirm=wiki", playbook=PLAYBOOK)
     assert rc != 0 and "no longer in" in out and set(recap(out)) == {"localhost"}, out[-2000:]

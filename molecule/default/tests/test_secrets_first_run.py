@@ -7,15 +7,15 @@ afterwards from the swarm and from the sender's secret, so the check compares ag
 import os
 import subprocess
 
-from helpers import PRIVATE_MARKERS, RUNNER, ansible_env
+from helpers import PRIVATE_MARKERS, RUNNER, SWARM_HOSTS, ansible_env
 
 testinfra_hosts = RUNNER.get_hosts("swarm_managers")[:1]
 
 
-def test_first_run_on_a_fresh_swarm_prints_no_join_token_and_no_key(host):
+def test_first_run_on_a_fresh_swarm_prints_no_join_token_and_no_key(host, group_vars):
     # The namespaces' identity before the swarm is lost: the new swarm must adopt it from the markers.
     marker = host.check_output("cat /opt/swarmdata/namespaces/wiki/.swarmdata-id")
-    for name in RUNNER.get_hosts("all"):
+    for name in RUNNER.get_hosts(SWARM_HOSTS):
         RUNNER.get_host(name).run("docker swarm leave --force")
     cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
            os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml"), "-vvv", "--diff"]
@@ -41,3 +41,11 @@ def test_first_run_on_a_fresh_swarm_prints_no_join_token_and_no_key(host):
         assert line not in out
     for marker in PRIVATE_MARKERS:
         assert marker not in out
+    # The backup stack's new HTTP credentials, and the htpasswd line written on the off-site host (with --diff).
+    repo_host = RUNNER.get_host(group_vars["replication_backup_host"])
+    repo = repo_host.check_output("docker ps -q -f label=com.docker.swarm.service.name=swarmdata-backup_repo")
+    http = repo_host.check_output("docker exec %s cat /run/secrets/backup_http" % repo.split()[0])
+    line = RUNNER.get_host(group_vars["replication_backup_offsite_host"]).check_output(
+        "cat /etc/swarmdata/offsite.htpasswd")
+    assert len(http) == 64 and line.startswith("swarmdata:{SHA}")
+    assert http not in out and line.split("{SHA}")[1] not in out

@@ -16,12 +16,18 @@ does not do by itself, for one namespace and one repository per call:
 - a restore drill: a canary written just before the backup is restored from the new snapshot and compared;
 - then, the new snapshot known good, ``forget --prune`` with the namespace's policy, grouped within the namespace's
   tag (the source path may differ from run to run: a replica's snapshot, a live copy);
-- metrics in Prometheus text format, with the last success taken from the repository itself on each run, so it
-  never falls to 0 because a container restarted.
+- then, where an off-site repository is set (BACKUP_OFFSITE_BASE), ``restic copy`` of every snapshot of the
+  namespace it lacks into it (append-only on its server, so nothing this cluster does can delete it); a failed
+  copy fails the run loudly but leaves the backup as it is, and the next run copies what is missing;
+- metrics in Prometheus text format per repository, with the last success taken from each repository itself on
+  each run, so it never falls to 0 because a container restarted; written to the state directory and, where one
+  is given (BACKUP_TEXTFILE_DIR), to node_exporter's textfile collector directory.
 
 Usage (every path absolute; the repository and its password come from restic's own environment variables,
 RESTIC_REPOSITORY and RESTIC_PASSWORD_FILE, never from the command line; or BACKUP_REPOSITORY_BASE, to which the
-namespace's name is appended):
+namespace's name is appended, and BACKUP_OFFSITE_BASE likewise for the off-site copy; where
+BACKUP_HTTP_PASSWORD_FILE names a file, its password (user swarmdata) goes into both servers' URLs, never onto a
+command line or into a message):
 
     backup_runner.py backup  --namespace NS --source DIR [--snapshots DIR] --state DIR --policy JSON --marker REL
                              --identity ID
@@ -30,6 +36,9 @@ namespace's name is appended):
     backup_runner.py restore --namespace NS --target DIR --state DIR [--snapshot latest|ID|TIME] [--path REL ...]
                              [--dry-run]
     backup_runner.py metrics --namespace NS --state DIR --policy JSON
+    backup_runner.py snapshots --namespace NS [--offsite]   (restic's listing, JSON)
+    backup_runner.py repository [rclone serve restic's options] DIR   (the repository server: rclone's, asking for
+                             the HTTP password of BACKUP_HTTP_PASSWORD_FILE)
 
 Every option also comes from the environment (BACKUP_NAMESPACE, BACKUP_SOURCE, ...): the backup service sets them,
 so ``docker exec <its container> backup-runner backup`` runs the same backup as its schedule does. A run in a
@@ -37,9 +46,11 @@ container holds that container's lock, so the schedule and an on-demand run neve
 """
 
 import argparse
+import base64
 import calendar
 import datetime
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -59,6 +70,11 @@ TAG_PREFIX = "ns:"
 RUN_PREFIX = "run:"
 SNAPSHOT_NAME_RE = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")  # the bind mover's snapshot names (snapshots.py)
 RETRY_SECONDS = 60
+OFFSITE_RETRY_SECONDS = 300
+HTTP_USER = "swarmdata"
+TEXTFILE_PREFIX = "swarmdata_backup_"
+# Values no message may carry (the HTTP password, and the URLs holding it): replaced by *** wherever printed.
+REDACT = []
 TIME_RE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
 
@@ -66,16 +82,52 @@ class BackupError(Exception):
     """A run that must fail loudly (the message says why)."""
 
 
-def run(argv, check=True, cwd=None):
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, check=False)
+def redact(text):
+    for value in REDACT:
+        text = text.replace(value, "***")
+    return text
+
+
+def run(argv, check=True, cwd=None, env=None):
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, check=False,
+                          env=dict(os.environ, **env) if env else None)
     if check and proc.returncode != 0:
         raise BackupError("%s failed (exit %d): %s" % (
-            " ".join(argv[:2]), proc.returncode, (proc.stderr + proc.stdout).strip()[-1500:]))
+            " ".join(argv[:2]), proc.returncode, redact((proc.stderr + proc.stdout).strip()[-1500:])))
     return proc
 
 
-def restic(args, check=True, cwd=None):
-    return run(["restic"] + list(args), check=check, cwd=cwd)
+def restic(args, check=True, cwd=None, repo=None, env=None):
+    """restic on the namespace's repository, or on ``repo`` (a URL, given in the environment, never in argv)."""
+    extra = dict(env or {})
+    if repo:
+        extra["RESTIC_REPOSITORY"] = repo
+    return run(["restic"] + list(args), check=check, cwd=cwd, env=extra)
+
+
+def repository_url(base, namespace, password=None):
+    """``base`` + the namespace; with ``password``, user swarmdata and it in the URL's authority (restic 0.14 takes
+    REST credentials only there; it prints such a URL with the password as ***)."""
+    url = base.rstrip("/") + "/" + namespace
+    if password:
+        scheme, sep, rest = url.partition("://")
+        if sep and scheme.startswith("rest:http"):
+            url = "%s://%s:%s@%s" % (scheme, HTTP_USER, password, rest)
+            REDACT.append(url)
+            REDACT.append(password)
+    return url
+
+
+def http_password():
+    path = os.environ.get("BACKUP_HTTP_PASSWORD_FILE")
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip() or None
+    except OSError as exc:
+        raise BackupError("cannot read the repository server's HTTP password (%s): %s" % (path, exc.strerror)) \
+            from None
 
 
 def write_atomic(path, text, mode=0o600):
@@ -92,24 +144,28 @@ def restic_version():
     return out[1] if len(out) > 1 else "unknown"
 
 
-def ensure_repository():
+def ensure_repository(repo=None, init_args=(), env=None, what="the repository"):
     """Initialise the repository only where there is none; a wrong password fails, it is never re-initialised."""
-    probe = restic(["cat", "config"], check=False)
+    probe = restic(["cat", "config"], check=False, repo=repo, env=env)
     if probe.returncode == 0:
         return False
-    text = probe.stderr or ""
+    text = redact(probe.stderr or "")
     if "wrong password" in text or "no key found" in text:
-        raise BackupError("the repository exists but the password does not open it: %s" % text.strip()[-300:])
-    if "Is there a repository at the following location?" not in text and "does not exist" not in text:
-        raise BackupError("cannot read the repository: %s" % text.strip()[-500:])
-    restic(["init"])
+        raise BackupError("%s exists but the password does not open it: %s" % (what, text.strip()[-300:]))
+    if "(401)" in text or "(403)" in text or "401 Unauthorized" in text:
+        raise BackupError("the server of %s refuses the cluster's HTTP credentials: %s" % (what, text.strip()[-300:]))
+    # Only a repository that is not there is made: "does not exist" (REST, 404) or "no such file" (a local path).
+    # A server that cannot be reached, or any other error, is reported as it is.
+    if "does not exist" not in text and "no such file or directory" not in text:
+        raise BackupError("cannot read %s: %s" % (what, text.strip()[-500:]))
+    restic(["init"] + list(init_args), repo=repo, env=env)
     return True
 
 
-def snapshots(namespace):
-    """The namespace's snapshots in the repository, oldest first."""
+def snapshots(namespace, repo=None):
+    """The namespace's snapshots in the repository (or in ``repo``), oldest first."""
     # --no-lock: a listing never makes a backup that starts at the same moment fail on a lock of its own.
-    out = restic(["--no-lock", "snapshots", "--json", "--tag", TAG_PREFIX + namespace]).stdout
+    out = restic(["--no-lock", "snapshots", "--json", "--tag", TAG_PREFIX + namespace], repo=repo).stdout
     try:
         return sorted(json.loads(out or "[]") or [], key=lambda s: s["time"])
     except (ValueError, KeyError, TypeError) as exc:
@@ -323,17 +379,59 @@ def backup(opts):
         state.update(last_status=1, last_snapshot=snapshot_id, bytes_added=summary.get("data_added", 0),
                      duration=time.time() - started)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, and reported as the run's failure
-        state.update(last_error=str(exc), duration=time.time() - started)
+        state.update(last_error=redact(str(exc)), duration=time.time() - started)
         save_state(opts.state, opts.namespace, state)
         write_metrics(opts, policy, state)
         if isinstance(exc, BackupError):
             raise
-        raise BackupError("the run failed: %s: %s" % (type(exc).__name__, exc)) from exc
+        raise BackupError("the run failed: %s: %s" % (type(exc).__name__, redact(str(exc)))) from exc
+    # The backup stands whatever happens next: a failed off-site copy fails the run loudly (and is retried), but it
+    # is not a failed backup, so the schedule does not back up again a minute later.
+    copy_error = None
+    try:
+        copied = offsite_copy(opts.namespace, state)
+    except BackupError as exc:
+        copy_error, copied = exc, None
     save_state(opts.state, opts.namespace, state)
-    write_metrics(opts, policy, state)
-    print(json.dumps({"namespace": opts.namespace, "snapshot": snapshot_id, "source": opts.source,
-                      "bytes_added": state["bytes_added"], "check": state["last_check_part"], "drill": "ok"}),
-          flush=True)
+    write_metrics(opts, policy, state, offsite_snaps=copied)
+    report = {"namespace": opts.namespace, "snapshot": snapshot_id, "source": opts.source,
+              "bytes_added": state["bytes_added"], "check": state["last_check_part"], "drill": "ok"}
+    if offsite_repository():
+        report["offsite"] = "failed" if copy_error else "%d snapshots" % len(copied)
+    print(json.dumps(report), flush=True)
+    if copy_error:
+        raise BackupError("namespace %s was backed up (snapshot %s), but its off-site copy failed: %s"
+                          % (opts.namespace, snapshot_id[:8], copy_error))
+
+
+def offsite_repository():
+    return os.environ.get("BACKUP_OFFSITE_REPOSITORY") or None
+
+
+def offsite_copy(namespace, state):
+    """Copy every snapshot of the namespace that the off-site repository lacks into it (restic copy skips the ones
+    it holds already, so a copy missed while that host was down is made by the next run); its listing after, or
+    None where no off-site repository is set.
+
+    The off-site server is append-only: restic may add to it and remove its own locks there, nothing else. Its
+    repository is made with the main one's chunker parameters, so the copy deduplicates like the original."""
+    offsite = offsite_repository()
+    if not offsite:
+        return None
+    main = os.environ.get("RESTIC_REPOSITORY", "")
+    env = {"RESTIC_FROM_REPOSITORY": main, "RESTIC_FROM_PASSWORD_FILE": os.environ.get("RESTIC_PASSWORD_FILE", "")}
+    state["offsite_last_attempt"] = time.time()
+    try:
+        ensure_repository(repo=offsite, init_args=["--copy-chunker-params"], env=env,
+                          what="the off-site repository")
+        restic(["unlock"], repo=offsite)  # stale locks only, as for the main repository
+        restic(["copy", "--tag", TAG_PREFIX + namespace], repo=offsite, env=env)
+        copied = snapshots(namespace, repo=offsite)
+    except BackupError as exc:
+        state.update(offsite_last_status=0, offsite_last_error=str(exc))
+        raise
+    state.update(offsite_last_status=1, offsite_last_error=None)
+    return copied
 
 
 def next_due(interval, snaps, state):
@@ -345,6 +443,13 @@ def next_due(interval, snaps, state):
     if state.get("last_attempt") and state.get("last_status") == 0:
         due = min(due, state["last_attempt"] + RETRY_SECONDS)
     return due
+
+
+def offsite_due(state, now=None):
+    """Whether a failed off-site copy is to be made again now (every OFFSITE_RETRY_SECONDS until it succeeds)."""
+    if not offsite_repository() or state.get("offsite_last_status", 1) != 0:
+        return False
+    return (time.time() if now is None else now) - state.get("offsite_last_attempt", 0) >= OFFSITE_RETRY_SECONDS
 
 
 def serve(opts):
@@ -361,6 +466,12 @@ def serve(opts):
             except BackupError:
                 snaps = []  # no repository yet, or its server is not up: the backup says which
             state = load_state(opts.state, opts.namespace)
+            # A copy that failed (its host was down) is made again after a while, without a new backup.
+            if snaps and offsite_due(state):
+                try:
+                    offsite_copy(opts.namespace, state)
+                finally:
+                    save_state(opts.state, opts.namespace, state)
             # The metrics on this node at once, from the repository: also where Swarm just moved the service.
             write_metrics(opts, policy, state, snaps)
             wait = next_due(interval, snaps, state) - time.time() if interval else 3600
@@ -374,41 +485,67 @@ def serve(opts):
             time.sleep(RETRY_SECONDS)
 
 
-def metrics_text(namespace, policy, state, snaps):
-    """The namespace's metrics; the last success comes from the repository (its newest snapshot)."""
-    last_success = snapshot_time(snaps[-1]) if snaps else 0
-    labels = 'namespace="%s"' % namespace
-    rows = [
-        ("swarmdata_backup_last_success_timestamp_seconds", last_success,
-         "Time of the namespace's newest snapshot in the repository."),
-        ("swarmdata_backup_last_attempt_timestamp_seconds", state.get("last_attempt", 0), "Start of the last run."),
-        ("swarmdata_backup_last_status", state.get("last_status", 0), "1 if the last run succeeded, else 0."),
-        ("swarmdata_backup_duration_seconds", state.get("duration", 0), "Duration of the last run."),
-        ("swarmdata_backup_bytes_added", state.get("bytes_added", 0), "Bytes the last successful run added."),
-        ("swarmdata_backup_snapshots", len(snaps), "Snapshots of the namespace in the repository."),
-        ("swarmdata_backup_max_age_seconds", policy.get("max_age", 0),
-         "Age after which the newest snapshot counts as missed (the policy's max_age)."),
-        ("swarmdata_backup_last_check_timestamp_seconds", state.get("last_check", 0),
-         "Last successful restic check of a subset of the packs."),
-        ("swarmdata_backup_last_drill_timestamp_seconds", state.get("last_drill", 0),
-         "Last successful restore drill (the canary restored and compared)."),
-    ]
+def metrics_text(namespace, policy, state, snaps, offsite_snaps=None, now=None):
+    """The namespace's metrics, per repository (main; offsite where one is set). Each repository's last success is
+    read from the repository itself (its newest snapshot); ``offsite_snaps`` None: no off-site repository."""
+    rows = []
+
+    def add(name, value, help_text, repository=None):
+        labels = 'namespace="%s"' % namespace + (',repository="%s"' % repository if repository else "")
+        rows.append((name, help_text, "%s{%s} %s" % (name, labels, value)))
+
+    repos = [("main", snaps, state.get("last_attempt", 0), state.get("last_status", 0))]
+    if offsite_snaps is not None:
+        repos.append(("offsite", offsite_snaps, state.get("offsite_last_attempt", 0),
+                      state.get("offsite_last_status", 0)))
+    for repo, listing, attempt, status in repos:
+        add("swarmdata_backup_last_success_timestamp_seconds", snapshot_time(listing[-1]) if listing else 0,
+            "Time of the namespace's newest snapshot in the repository.", repo)
+        add("swarmdata_backup_last_attempt_timestamp_seconds", attempt,
+            "Start of the last run (main) or off-site copy (offsite).", repo)
+        add("swarmdata_backup_last_status", status,
+            "1 if the last run (main) or off-site copy (offsite) succeeded, else 0.", repo)
+        add("swarmdata_backup_snapshots", len(listing), "Snapshots of the namespace in the repository.", repo)
+    add("swarmdata_backup_duration_seconds", state.get("duration", 0), "Duration of the last run.", "main")
+    add("swarmdata_backup_bytes_added", state.get("bytes_added", 0), "Bytes the last successful run added.", "main")
+    add("swarmdata_backup_last_check_timestamp_seconds", state.get("last_check", 0),
+        "Last successful restic check of a subset of the packs.", "main")
+    add("swarmdata_backup_last_drill_timestamp_seconds", state.get("last_drill", 0),
+        "Last successful restore drill (the canary restored and compared).", "main")
+    add("swarmdata_backup_max_age_seconds", policy.get("max_age", 0),
+        "Age after which the newest snapshot counts as missed (the policy's max_age).")
+    add("swarmdata_backup_metrics_timestamp_seconds", round(time.time() if now is None else now, 3),
+        "When these metrics were written (at least every 10 minutes while the backup service runs here).")
     out = []
-    for name, value, help_text in rows:
-        out += ["# HELP %s %s" % (name, help_text), "# TYPE %s gauge" % name, "%s{%s} %s" % (name, labels, value)]
+    seen = set()
+    for name, help_text, sample in sorted(rows, key=lambda row: row[0]):
+        if name not in seen:
+            seen.add(name)
+            out += ["# HELP %s %s" % (name, help_text), "# TYPE %s gauge" % name]
+        out.append(sample)
     return "\n".join(out) + "\n"
 
 
-def write_metrics(opts, policy, state, snaps=None):
-    """Write (and return) the namespace's metrics; ``snaps``, the repository's listing where the caller has it."""
+def write_metrics(opts, policy, state, snaps=None, offsite_snaps=None):
+    """Write (and return) the namespace's metrics; ``snaps`` and ``offsite_snaps``, the repositories' listings where
+    the caller has them. Written to the state directory and, where BACKUP_TEXTFILE_DIR names one, to node_exporter's
+    textfile collector directory (each in one rename, as the collector asks)."""
     if snaps is None:
         try:
             snaps = snapshots(opts.namespace)
         except BackupError:
             snaps = []
-    text = metrics_text(opts.namespace, policy, state, snaps)
+    if offsite_snaps is None and offsite_repository():
+        try:
+            offsite_snaps = snapshots(opts.namespace, repo=offsite_repository())
+        except BackupError:
+            offsite_snaps = []
+    text = metrics_text(opts.namespace, policy, state, snaps, offsite_snaps)
     os.makedirs(opts.state, exist_ok=True)
     write_atomic(os.path.join(opts.state, opts.namespace + ".prom"), text, 0o644)
+    textfile_dir = os.environ.get("BACKUP_TEXTFILE_DIR")
+    if textfile_dir and os.path.isdir(textfile_dir):
+        write_atomic(os.path.join(textfile_dir, TEXTFILE_PREFIX + opts.namespace + ".prom"), text, 0o644)
     return text
 
 
@@ -480,6 +617,34 @@ def restore(opts):
                       "replaced_kept_in": aside if os.path.isdir(aside) else None}))
 
 
+def serve_repository(serve_args):
+    """The repository server: rclone's restic REST server, asking every request for user swarmdata and the password
+    of BACKUP_HTTP_PASSWORD_FILE (a Swarm secret). The htpasswd file holds its {SHA} line, in a private temporary
+    directory; the password never reaches a command line."""
+    password = http_password()
+    argv = ["rclone", "serve", "restic"]
+    if password:
+        folder = tempfile.mkdtemp(prefix="swarmdata-repository-")
+        htpasswd = os.path.join(folder, "htpasswd")
+        write_atomic(htpasswd, "%s:{SHA}%s\n" % (
+            HTTP_USER, base64.b64encode(hashlib.sha1(password.encode("ascii")).digest()).decode("ascii")))
+        argv += ["--htpasswd", htpasswd]
+    sys.stdout.flush()
+    os.execvp(argv[0], argv + list(serve_args))
+    return 1  # not reached
+
+
+def list_snapshots(opts):
+    """The namespace's snapshots in the main repository, or with --offsite in the off-site copy, as restic lists
+    them (JSON), oldest first."""
+    repo = None
+    if opts.offsite:
+        repo = offsite_repository()
+        if not repo:
+            raise BackupError("no off-site repository is set (BACKUP_OFFSITE_BASE)")
+    print(json.dumps(snapshots(opts.namespace, repo=repo)))
+
+
 def metrics(opts):
     sys.stdout.write(write_metrics(opts, json.loads(opts.policy), load_state(opts.state, opts.namespace)))
 
@@ -506,16 +671,30 @@ def main(argv=None):
     r.add_argument("--dry-run", action="store_true", help="list what would change; change nothing")
     m = sub.add_parser("metrics")
     env_args(m, "namespace", "state", "policy")
+    ls = sub.add_parser("snapshots")
+    env_args(ls, "namespace")
+    ls.add_argument("--offsite", action="store_true", help="the off-site copy's snapshots")
+    sub.add_parser("repository", help="rclone serve restic, asking for the HTTP credentials; its options follow")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["repository"]:
+        # rclone's own options follow as they are (argparse would take --addr for one of its own).
+        try:
+            return serve_repository(argv[1:])
+        except BackupError as exc:
+            print("backup_runner: %s" % exc, file=sys.stderr)
+            return 1
     opts = parser.parse_args(argv)
-    base = os.environ.get("BACKUP_REPOSITORY_BASE")
-    if base:
-        os.environ["RESTIC_REPOSITORY"] = base.rstrip("/") + "/" + opts.namespace
     try:
+        password = http_password()
+        for base_var, repo_var in (("BACKUP_REPOSITORY_BASE", "RESTIC_REPOSITORY"),
+                                   ("BACKUP_OFFSITE_BASE", "BACKUP_OFFSITE_REPOSITORY")):
+            if os.environ.get(base_var):
+                os.environ[repo_var] = repository_url(os.environ[base_var], opts.namespace, password)
         if opts.command in ("backup", "restore"):
             with hold_lock(opts.namespace):
                 {"backup": backup, "restore": restore}[opts.command](opts)
         else:
-            {"serve": serve, "metrics": metrics}[opts.command](opts)
+            {"serve": serve, "metrics": metrics, "snapshots": list_snapshots}[opts.command](opts)
     except BackupError as exc:
         print("backup_runner: %s" % exc, file=sys.stderr)
         return 1
