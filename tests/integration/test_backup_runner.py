@@ -39,8 +39,11 @@ def lab(tmp_path):
     password = tmp_path / "password"
     password.write_text("correct horse battery staple\n")
     password.chmod(0o600)
+    # TMPDIR of its own: the runner's run lock (one per namespace, in the temporary directory: per container in the
+    # cluster) must not meet another test run's on this machine.
+    (tmp_path / "tmp").mkdir()
     env = dict(os.environ, RESTIC_REPOSITORY=str(tmp_path / "repo"), RESTIC_PASSWORD_FILE=str(password),
-               RESTIC_CACHE_DIR=str(tmp_path / "cache"))
+               RESTIC_CACHE_DIR=str(tmp_path / "cache"), TMPDIR=str(tmp_path / "tmp"))
     return {"source": source, "state": tmp_path / "state", "env": env, "tmp": tmp_path}
 
 
@@ -313,6 +316,28 @@ def test_the_service_form_env_options_newest_snapshot_schedule_and_a_dry_run_res
     assert oct(os.stat(str(target)).st_mode & 0o777) == oct(0o750)
     want = tree(snaps / names[-1])
     assert tree(target) == want
+
+
+def test_a_restore_into_another_namespace_checks_that_ones_marker_and_keeps_it(lab):
+    """--into: wiki's backup restored into the directory of another namespace (a new one, with its own identity):
+    refused where that directory's marker is not the identity given, then restored with its own marker kept, and
+    what it replaced kept aside under its own name."""
+    backup(lab)
+    other = lab["tmp"] / "namespaces" / "wiki2"
+    other.mkdir()
+    (other / ".swarmdata-id").write_text("other-identity\n")
+    (other / "old.txt").write_text("was here")
+    args = ["restore", "--namespace", "wiki", "--target", str(other), "--state", str(lab["state"]),
+            "--marker", ".swarmdata-id", "--into", "wiki2"]
+    refused = runner(lab, *(args + ["--identity", IDENTITY]), check=False)
+    assert refused.returncode == 1 and "marker of another identity" in refused.stderr
+    assert sorted(os.listdir(str(other))) == [".swarmdata-id", "old.txt"]
+    out = json.loads(runner(lab, *(args + ["--identity", "other-identity"])).stdout)
+    assert out["into"] == "wiki2" and "/replaced/wiki2/" in out["replaced_kept_in"]
+    want = tree(lab["source"])
+    want[".swarmdata-id"] = hashlib.sha256(b"other-identity\n").hexdigest()
+    assert tree(other) == want
+    assert open(os.path.join(out["replaced_kept_in"], "old.txt")).read() == "was here"
 
 
 def free_port():

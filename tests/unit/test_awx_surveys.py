@@ -126,7 +126,9 @@ def test_what_moves_a_primary_asks_the_namespace_again_and_the_playbook_checks_i
     assert spec["swarmdata_confirm"]["required"] == spec["swarmdata_namespace"]["required"] == DESTRUCTIVE[name]
     with open(os.path.join(ROOT, "playbooks", name + ".yml")) as handle:
         text = handle.read()
-    assert "swarmdata_typed == swarmdata_ns" in text and "lookup('ansible.builtin.vars', 'swarmdata_confirm'" in text
+    # restore.yml: the namespace restored into (itself, or another one given as into).
+    assert re.search(r"swarmdata_typed == (\(swarmdata_into or )?swarmdata_ns", text)
+    assert "lookup('ansible.builtin.vars', 'swarmdata_confirm'" in text
     assert "awx_job_id is not defined" in text or "swarmdata_verb != 'del' or swarmdata_typed" in text
 
 

@@ -201,6 +201,23 @@ def test_every_backup_is_copied_off_site_append_only_outside_the_swarm(lab):
     assert wait_replicated(lab, "wiki") == good
 
 
+def test_a_restore_into_another_namespace_lands_there_behind_its_marker(lab):
+    """restore.yml -e into=db: a path of wiki's newest backup is restored into namespace db (on db's primary, then
+    replicated), behind db's own marker, which stays; wiki is not touched."""
+    wiki_before = data_manifests(lab, "wiki")
+    rc, out = run_playbook("-e", json.dumps({"namespace": "wiki", "into": "db", "paths": ["offsite-probe.txt"]}),
+                           playbook="playbooks/restore.yml")
+    assert rc == 0, out[-3000:]
+    db = wait_replicated(lab, "db")
+    wiki = wiki_before[lab["primary"].backend.name]
+    for name, tree in db.items():
+        assert tree["offsite-probe.txt"] == wiki["offsite-probe.txt"], name
+        assert tree[".swarmdata-id"] != wiki[".swarmdata-id"], name
+    assert data_manifests(lab, "wiki") == wiki_before
+    rc, out = run_playbook("-e", json.dumps({"namespace": "wiki", "into": "nosuch"}), playbook="playbooks/restore.yml")
+    assert rc != 0 and "into, where set, must be one of them" in out, out[-2000:]
+
+
 def test_the_metrics_reach_node_exporter_and_their_times_are_the_repositories(lab):
     """node_exporter (Debian's, on each lab node) serves what each backup service writes on its node; the newest
     backup it reports, per repository, is the newest snapshot in that repository; the text parses (promtool)."""

@@ -34,7 +34,7 @@ command line or into a message):
     backup_runner.py serve   (the same options: backup now and then every policy interval, counted from the newest
                              snapshot in the repository)
     backup_runner.py restore --namespace NS --target DIR --state DIR [--snapshot latest|ID|TIME] [--path REL ...]
-                             [--dry-run]
+                             [--dry-run] [--into NS2]   (NS's backup into the namespace NS2, the target)
     backup_runner.py metrics --namespace NS --state DIR --policy JSON
     backup_runner.py snapshots --namespace NS [--offsite]   (restic's listing, JSON)
     backup_runner.py repository [rclone serve restic's options] DIR   (the repository server: rclone's, asking for
@@ -564,8 +564,10 @@ def restore(opts):
     if not opts.dry_run:
         os.makedirs(target, exist_ok=True)
     os.makedirs(opts.state, exist_ok=True)
-    staging = tempfile.mkdtemp(dir=opts.state, prefix=".restore-%s-" % opts.namespace)
-    aside = os.path.join(opts.state, "replaced", opts.namespace,
+    # Into another namespace (--into NAME, its own marker checked above): what it replaces is kept under its name.
+    into = opts.into or opts.namespace
+    staging = tempfile.mkdtemp(dir=opts.state, prefix=".restore-%s-" % into)
+    aside = os.path.join(opts.state, "replaced", into,
                          datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
     paths = [os.path.normpath(rel.strip("/")) for rel in opts.path or []]
     bad = [rel for rel in paths if rel in (".", "") or rel == ".." or rel.startswith("../")]
@@ -611,7 +613,7 @@ def restore(opts):
                                          os.path.join(target, rel) + trailing]).stdout
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    print(json.dumps({"namespace": opts.namespace, "snapshot": snapshot_id, "paths": paths or ["/"],
+    print(json.dumps({"namespace": opts.namespace, "into": into, "snapshot": snapshot_id, "paths": paths or ["/"],
                       "dry_run": bool(opts.dry_run),
                       "changes": [line for line in changes.splitlines() if line and not line.startswith(".d")],
                       "replaced_kept_in": aside if os.path.isdir(aside) else None}))
@@ -669,6 +671,8 @@ def main(argv=None):
     r.add_argument("--snapshot", default="latest", help="latest, a snapshot ID, or a time (the newest at or before)")
     r.add_argument("--path", action="append", help="restore only this path (relative to the namespace)")
     r.add_argument("--dry-run", action="store_true", help="list what would change; change nothing")
+    r.add_argument("--into", default=None,
+                   help="the namespace the target is, when it is not the one restored (its marker is --identity's)")
     m = sub.add_parser("metrics")
     env_args(m, "namespace", "state", "policy")
     ls = sub.add_parser("snapshots")
