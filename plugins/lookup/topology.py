@@ -35,8 +35,9 @@ options:
   namespaces:
     description:
       - The namespaces, each a name or a dict with C(name) and optionally C(criticality)
-        (C(critical), C(high), C(medium), C(low)), C(owner), C(group), C(mode) and C(backup) (the namespace's
-        own backup policy over its criticality's, keys as in O(backup_policy)).
+        (C(critical), C(high), C(medium), C(low)), C(owner), C(group), C(mode), C(backup) (the namespace's
+        own backup policy over its criticality's, keys as in O(backup_policy)) and C(hooks) (C(service), C(pre),
+        C(post), C(scale_to_zero) and C(timeout), commands run in the application's container around each backup).
       - A name matches C([a-z0-9][a-z0-9_-]*) and has at most 63 characters.
       - C(mode) is a quoted octal string (C("0750")). An unquoted YAML C(0770) arrives as the integer 504, which
         cannot be told from a meant C(0504), so an integer is refused with a message saying to quote it.

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import posixpath
+import re
 
 from ansible_collections.swarmdata.replication.plugins.module_utils._inputs import (
     CRITICALITIES,
@@ -37,6 +38,10 @@ BACKUP_POLICY = {
 POLICY_KEYS = ("interval", "keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "max_age")
 KEEP_KEYS = tuple(k for k in POLICY_KEYS if k.startswith("keep_"))
 MIN_INTERVAL = 300
+HOOK_KEYS = ("service", "pre", "post", "timeout", "scale_to_zero")
+# A Swarm service's name, as docker service ls shows it (a stack's services are <stack>_<service>).
+SERVICE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+DEFAULT_HOOK_TIMEOUT = 600
 # Where Debian's prometheus-node-exporter reads *.prom files (its textfile collector's default directory).
 DEFAULT_TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
 
@@ -96,6 +101,48 @@ def namespace_policy(ns, table, variable):
     return policy
 
 
+def namespace_hooks(ns, variable):
+    """The namespace's backup hooks (docs/backup.md, "Hooks"), normalized, or None.
+
+    ``service``: the Swarm service whose running container the commands run in, wherever Swarm runs it; ``pre`` and
+    ``post``: shell commands (``sh -c``) run there before the backup and after it (also after a failed one, once
+    ``pre`` was tried); ``scale_to_zero``: the service is scaled to 0 for the copy and back to its former replica
+    count after it, also when it fails; ``timeout``: seconds each command may take."""
+    hooks = ns.get("hooks")
+    if hooks is None:
+        return None
+    variable += ".hooks"
+    if not isinstance(hooks, dict):
+        raise TopologyError("%s must be a dict of %s, got %r" % (variable, ", ".join(HOOK_KEYS), hooks))
+    unknown = sorted(set(hooks) - set(HOOK_KEYS))
+    if unknown:
+        raise TopologyError("%s has unknown key(s) %s; allowed keys are %s"
+                            % (variable, ", ".join(map(str, unknown)), ", ".join(HOOK_KEYS)))
+    service = hooks.get("service")
+    if not isinstance(service, str) or not SERVICE_NAME_RE.fullmatch(service):
+        raise TopologyError("%s.service must be the name of a Swarm service (<stack>_<service>), got %r"
+                            % (variable, service))
+    out = {"service": service, "pre": None, "post": None, "timeout": DEFAULT_HOOK_TIMEOUT, "scale_to_zero": False}
+    for key in ("pre", "post"):
+        value = hooks.get(key)
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str) or "\0" in value:
+            raise TopologyError("%s.%s must be a shell command (a string), got %r" % (variable, key, value))
+        out[key] = value
+    timeout = hooks.get("timeout", DEFAULT_HOOK_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= 86400:
+        raise TopologyError("%s.timeout must be a number of seconds from 1 to 86400, got %r" % (variable, timeout))
+    out["timeout"] = timeout
+    scale = hooks.get("scale_to_zero", False)
+    if not isinstance(scale, bool):
+        raise TopologyError("%s.scale_to_zero must be true or false, got %r" % (variable, scale))
+    out["scale_to_zero"] = scale
+    if not (out["pre"] or out["post"] or scale):
+        raise TopologyError("%s does nothing: set pre, post or scale_to_zero" % variable)
+    return out
+
+
 def offsite_section(ctx, host, offsite_host, all_hosts):
     """The off-site repository host (``replication_backup_offsite_host``), or None.
 
@@ -130,7 +177,7 @@ def section(ctx, variant, host, bind_section=None, offsite_host=None, all_hosts=
     Each namespace's service is placed by label, never on one named node, so Swarm moves it when its node is lost:
 
     - bind: on a replica (any node but the namespace's primary) reading its newest snapshot, where the namespace
-      takes snapshots; on the primary, reading the live copy, where it takes none;
+      takes snapshots; on the primary, reading the live copy, where it takes none or has hooks;
     - glusterfs: on any member, reading its mount of the volume;
     - p2p: on any peer, reading its copy.
     """
@@ -149,7 +196,9 @@ def section(ctx, variant, host, bind_section=None, offsite_host=None, all_hosts=
         name = ns["name"]
         snapshots = None
         if variant == "bind":
-            if ns["snapshots"]["interval"] > 0:
+            # With hooks, the copy must start right after them: the primary's live copy, not a replica's snapshot
+            # (taken whenever its schedule says).
+            if ns["snapshots"]["interval"] > 0 and not ns.get("hooks"):
                 constraints = [member, "node.labels.%s.primary.%s != true" % (prefix, name)]
                 snapshots = posixpath.join(bind_section["snapshot_dir"], name)
             else:
@@ -173,6 +222,9 @@ def section(ctx, variant, host, bind_section=None, offsite_host=None, all_hosts=
         # The credentials (user swarmdata, a random password) both repository servers ask for over HTTP.
         "http_secret": secret_name(prefix, "backup", "http"),
         "services": services,
+        # The hook agent (one task per member node, with its Docker socket), where some namespace has hooks.
+        "hook_service": "hooks" if any(ns.get("hooks") for ns in ctx["namespaces"]) else None,
+        "hook_port": 8001,
         # The append-only copy on a host outside the swarm, or null (replication_backup_offsite_host).
         "offsite": offsite,
         # node_exporter's textfile collector directory on every node, or null (replication_backup_textfile_dir).

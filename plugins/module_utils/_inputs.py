@@ -17,7 +17,7 @@ import posixpath
 import re
 
 CRITICALITIES = ("critical", "high", "medium", "low")
-NAMESPACE_KEYS = ("name", "criticality", "owner", "group", "mode", "primary", "snapshots", "backup")
+NAMESPACE_KEYS = ("name", "criticality", "owner", "group", "mode", "primary", "snapshots", "backup", "hooks")
 NAMESPACE_MAX_LEN = 63
 # Always used with fullmatch: '$' would also match before a trailing newline.
 NAMESPACE_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -227,8 +227,9 @@ def normalize_namespace(item, index, root):
         "mode": mode,
         "path": posixpath.join(root, "namespaces", name),
     }
-    # Variant-specific keys (bind: primary, snapshots) are checked by the variant's plan module; backup by _backup.
-    for key in ("primary", "snapshots", "backup"):
+    # Variant-specific keys (bind: primary, snapshots) are checked by the variant's plan module; backup and hooks by
+    # _backup.
+    for key in ("primary", "snapshots", "backup", "hooks"):
         if key in item:
             normalized[key] = item[key]
     return normalized

@@ -464,3 +464,100 @@ def test_offsite_copy_append_only_behind_http_credentials_and_caught_up_after_an
         for proc in (main_server, off_server):
             proc.terminate()
             proc.wait(timeout=30)
+
+
+@pytest.fixture
+def app_container(lab, tmp_path):
+    """A real container of a pretend Swarm service "testapp_db" on this machine's Docker engine (its service label
+    is what the hook agent looks for), from a tiny image of Debian's busybox-static, the namespace mounted at /data
+    as an application's volume; removed after, with its image (both labelled io.swarmdata.test)."""
+    root = tmp_path / "image"
+    (root / "bin").mkdir(parents=True)
+    (root / "tmp").mkdir()
+    shutil.copy2(shutil.which("busybox"), str(root / "bin" / "busybox"))
+    for tool in ("sh", "sleep", "echo", "cat"):
+        os.symlink("busybox", str(root / "bin" / tool))
+    image = "swarmdata-test/hooks-app:%d" % os.getpid()
+    tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+    subprocess.run(["docker", "import", "--change", "LABEL io.swarmdata.test=hooks", "-", image], stdin=tar.stdout,
+                   check=True, capture_output=True, timeout=120)
+    tar.wait(timeout=60)
+    name = "swarmdata-test-hooks-%d" % os.getpid()
+    subprocess.run(["docker", "run", "-d", "--name", name, "--label", "io.swarmdata.test=hooks",
+                    "--label", "com.docker.swarm.service.name=testapp_db", "-v", "%s:/data" % lab["source"],
+                    image, "/bin/sleep", "600"],
+                   check=True, capture_output=True, timeout=120)
+    try:
+        yield name
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=120, check=False)
+        subprocess.run(["docker", "rmi", "-f", image], capture_output=True, timeout=120, check=False)
+
+
+def test_hooks_run_in_the_applications_container_and_a_failing_one_fails_the_backup_loudly(lab, app_container):
+    """The hook agent against the real Docker engine: the pre and post commands run in the container of the
+    configured service (found by its service label), the backup holds what pre wrote; a pre that fails fails the
+    backup with its message and exit code, takes no snapshot, and post still runs; the agent refuses a request
+    without the credentials, a namespace it has no hooks for, and a scale it was not configured for; a service
+    with no running container fails the backup."""
+    tmp = lab["tmp"]
+    secret = tmp / "backup_http"
+    secret.write_text(os.urandom(16).hex() + "\n")
+    config = {
+        "wiki": {"service": "testapp_db", "pre": "echo dumped-$((6*7)) > /data/dump.txt && echo pre-ran",
+                 "post": "echo post-ran >> /tmp/post", "timeout": 60, "scale_to_zero": False},
+        "wiki2": {"service": "testapp_db", "pre": "echo cannot dump, disk full >&2; exit 3",
+                  "post": "echo post-after-failure >> /tmp/post", "timeout": 60, "scale_to_zero": False},
+    }
+    port = free_port()
+    agent = start_server([sys.executable, RUNNER, "hook-agent"], port, dict(
+        os.environ, BACKUP_HOOKS=json.dumps(config), BACKUP_HOOK_PORT=str(port),
+        BACKUP_HTTP_PASSWORD_FILE=str(secret)))
+    try:
+        # The pre hook writes its "dump" into the namespace (as a database dump would be written to its volume).
+        env = dict(lab["env"], BACKUP_HOOK_AGENTS="127.0.0.1", BACKUP_HOOK_PORT=str(port),
+                   BACKUP_HTTP_PASSWORD_FILE=str(secret))
+        ok = backup(dict(lab, env=dict(env, BACKUP_HOOK=json.dumps(config["wiki"]))))
+        assert "pre hook ran in testapp_db" in ok.stdout and "post hook ran in testapp_db" in ok.stdout, ok.stdout
+        inside = subprocess.run(["docker", "exec", app_container, "cat", "/tmp/post"],
+                                capture_output=True, text=True, timeout=60, check=True).stdout
+        assert inside == "post-ran\n"
+        snaps = json.loads(restic(lab, "snapshots", "--json").stdout)
+        assert len(snaps) == 1
+        # The snapshot holds what the pre hook wrote.
+        assert restic(lab, "dump", snaps[0]["id"], "/dump.txt").stdout == "dumped-42\n"
+
+        # A failing pre hook: the backup fails with the hook's own message, no snapshot is taken, post still runs.
+        failed = runner(dict(lab, env=dict(env, BACKUP_HOOK=json.dumps(config["wiki2"]))), "backup", "--namespace",
+                        "wiki2", "--source", str(lab["source"]), "--state", str(lab["state"]), "--policy",
+                        json.dumps(POLICY), "--marker", ".swarmdata-id", "--identity", IDENTITY, check=False)
+        assert failed.returncode == 1, failed.stdout + failed.stderr
+        assert "the pre hook failed in testapp_db" in failed.stderr and "(exit 3): cannot dump, disk full" \
+            in failed.stderr, failed.stderr
+        assert json.loads(restic(lab, "snapshots", "--json").stdout) == snaps
+        post = subprocess.run(["docker", "exec", app_container, "cat", "/tmp/post"], capture_output=True, text=True,
+                              timeout=60, check=True).stdout
+        assert post.splitlines()[-1] == "post-after-failure"
+        state = json.loads((lab["state"] / "wiki2.json").read_text())
+        assert state["last_status"] == 0 and "cannot dump, disk full" in state["last_error"]
+
+        # The agent does only what it was configured for, for whoever has the credentials.
+        url = "http://127.0.0.1:%d/" % port
+        password = secret.read_text().strip()
+        auth = "Basic " + base64.b64encode(("swarmdata:" + password).encode()).decode()
+        for body, headers, code in (
+                ({"namespace": "wiki", "action": "pre"}, {}, 401),
+                ({"namespace": "db", "action": "pre"}, {"Authorization": auth}, 404),
+                ({"namespace": "wiki", "action": "scale_down"}, {"Authorization": auth}, 403)):
+            request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers=headers)
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=30)  # noqa: S310 - loopback, the test's own agent
+            assert refused.value.code == code, body
+
+        # The service runs no container anywhere: the backup fails, naming it.
+        subprocess.run(["docker", "stop", "-t", "1", app_container], check=True, capture_output=True, timeout=120)
+        gone = backup(dict(lab, env=dict(env, BACKUP_HOOK=json.dumps(config["wiki"]))), check=False)
+        assert gone.returncode == 1 and "no running container of testapp_db" in gone.stderr, gone.stderr
+    finally:
+        agent.terminate()
+        agent.wait(timeout=30)

@@ -104,3 +104,33 @@ def test_the_textfile_collector_directory_is_made_on_every_node_where_set():
     assert not any("prometheus" in d["path"] for n in none["nodes"].values() for d in n["directories"])
     with pytest.raises(TopologyError, match=r"replication_backup_textfile_dir must be an absolute path"):
         plan(backup_host="node2", backup_textfile_dir="metrics")
+
+
+def test_hooks_are_normalized_and_a_bind_namespace_with_hooks_is_backed_up_from_its_primary():
+    p = plan(backup_host="node3", namespaces=[
+        {"name": "wiki", "snapshots": {"interval": 3600}, "hooks": {"service": "app_db", "pre": "pg_dump -f /d/x"}},
+        {"name": "db"}])
+    wiki, db = p["namespaces"]
+    assert wiki["hooks"] == {"service": "app_db", "pre": "pg_dump -f /d/x", "post": None, "timeout": 600,
+                             "scale_to_zero": False}
+    assert db["hooks"] is None
+    svc = p["backup"]["services"]["wiki"]
+    # Right after the hook, from the live copy: not a replica's snapshot taken whenever its schedule says.
+    assert svc["constraints"] == p["bind"]["constraints"]["wiki"] and svc["snapshots"] is None
+    assert p["backup"]["hook_service"] == "hooks"
+    assert plan(backup_host="node3")["backup"]["hook_service"] is None
+
+
+@pytest.mark.parametrize("hooks, message", [
+    ("pg_dump", r"replication_namespaces\[0\]\.hooks must be a dict"),
+    ({"service": "app_db", "pre": "x", "when": 1}, r"hooks has unknown key\(s\) when"),
+    ({"pre": "x"}, r"hooks\.service must be the name of a Swarm service"),
+    ({"service": "app db", "pre": "x"}, r"hooks\.service must be the name of a Swarm service"),
+    ({"service": "app_db", "pre": ["a"]}, r"hooks\.pre must be a shell command"),
+    ({"service": "app_db", "pre": "x", "timeout": 0}, r"hooks\.timeout must be a number of seconds"),
+    ({"service": "app_db", "scale_to_zero": "yes"}, r"hooks\.scale_to_zero must be true or false"),
+    ({"service": "app_db"}, r"hooks does nothing"),
+])
+def test_bad_hooks_name_the_variable(hooks, message):
+    with pytest.raises(TopologyError, match=message):
+        plan(backup_host="node3", namespaces=[{"name": "wiki", "hooks": hooks}])

@@ -495,6 +495,7 @@ def test_namespace_defaults_and_path():
         # criticality medium: daily backups, 7 daily, 4 weekly and 6 monthly kept, missed after 2 days
         "backup": {"interval": 86400, "keep_last": 0, "keep_hourly": 0, "keep_daily": 7, "keep_weekly": 4,
                    "keep_monthly": 6, "max_age": 172800, "criticality": "medium"},
+        "hooks": None,  # no backup hooks
     }]
 
 

@@ -93,11 +93,12 @@ def wait_replicated(lab, ns, timeout=60):
 
 
 def test_each_namespace_backed_up_by_its_service_where_the_plan_places_it(lab):
-    """Every namespace's service took its first backup at start; wiki and db (bind, with snapshots) run on a
-    replica, never on the primary, and read its newest snapshot; the repositories are on the backup host."""
+    """Every namespace's service took its first backup at start; wiki (bind, with snapshots) runs on a replica,
+    never on the primary, and reads its newest snapshot; db, which has hooks, runs on its primary and reads the live
+    copy right after them; the repositories are on the backup host."""
     for ns in ("wiki", "db"):
         node = task_node(lab, ns)
-        assert node and node != lab["primary"].backend.name, node
+        assert node and (node == lab["primary"].backend.name) == (ns == "db"), (ns, node)
         deadline = time.time() + 150
         # Written by the service on its node, the newest backup read from the repository (also after a move).
         newest = "swarmdata_backup_last_success_timestamp_seconds"
@@ -108,7 +109,7 @@ def test_each_namespace_backed_up_by_its_service_where_the_plan_places_it(lab):
         assert float(m["swarmdata_backup_last_success_timestamp_seconds"]) > time.time() - 3600
         assert int(float(m["swarmdata_backup_snapshots"])) >= 1
         log = service_log(lab, ns)
-        assert '"source": "/snapshots/%s/' % ns in log, log
+        assert ('"source": "/snapshots/%s/' % ns if ns == "wiki" else '"source": "/sources/db"') in log, log
     repo = lab["hosts"][lab["repo_host"]]
     assert repo.file("%s/backup/wiki/config" % lab["root"]).exists
     assert repo.file("%s/backup/db/config" % lab["root"]).exists
@@ -216,6 +217,59 @@ def test_a_restore_into_another_namespace_lands_there_behind_its_marker(lab):
     assert data_manifests(lab, "wiki") == wiki_before
     rc, out = run_playbook("-e", json.dumps({"namespace": "wiki", "into": "nosuch"}), playbook="playbooks/restore.yml")
     assert rc != 0 and "into, where set, must be one of them" in out, out[-2000:]
+
+
+# The application namespace db's backup hooks run in (molecule/default/converge.yml starts it; the hooks are in
+# molecule.yml: pre writes a dump, the service is scaled to 0 for the copy, post fails while /data/fail-post exists).
+HOOKED_APP = "swarmdata-hooktest_app"
+
+
+def app_task(manager):
+    """(running task IDs, replicas wanted, the scaled-from label) of the hooked application service."""
+    tasks = manager.check_output("docker service ps -q --filter desired-state=running %s" % HOOKED_APP).split()
+    spec = json.loads(manager.check_output("docker service inspect --format '{{json .Spec}}' %s" % HOOKED_APP))
+    return tasks, spec["Mode"]["Replicated"]["Replicas"], (spec.get("Labels") or {}).get(
+        "swarmdata.backup-scaled-from")
+
+
+def test_hooks_run_in_the_application_and_a_scaled_service_comes_back_also_when_a_hook_fails(lab):
+    """Namespace db's hooks on the lab: pre writes a dump in the application's container (found by service name by
+    the hook agents), the service is scaled to 0 for the copy and back to 1 after; the dump is in the backup (a
+    restore brings it back). Then a post hook that fails fails the backup with its message, and the service is
+    back at 1 all the same."""
+    manager, ns_dir = lab["manager"], "%s/namespaces/db" % lab["root"]
+    deadline = time.time() + 120
+    while app_task(manager)[0] == [] and time.time() < deadline:
+        time.sleep(2)
+    before = app_task(manager)
+    assert len(before[0]) == 1 and before[1:] == (1, None), before
+    rc, out = run_playbook("-e", "namespace=db", playbook="playbooks/backup.yml")
+    assert rc == 0, out[-3000:]
+    after = app_task(manager)
+    # Back at 1 replica, in a new task (the old one was stopped at 0), and no scaled-from label left.
+    assert len(after[0]) == 1 and after[0] != before[0] and after[1:] == (1, None), (before, after)
+    # The run's report (backup.yml prints it) says what the hooks did.
+    for done in ("pre hook ran in %s" % HOOKED_APP, "%s scaled from 1 to 0" % HOOKED_APP,
+                 "%s scaled from 0 to 1" % HOOKED_APP, "post hook ran in %s" % HOOKED_APP):
+        assert done in out, out[-3000:]
+    dump = lab["primary"].check_output("cat %s/hook-dump.txt" % ns_dir)
+    lab["primary"].check_output("rm %s/hook-dump.txt" % ns_dir)
+    rc, out = run_playbook("-e", json.dumps({"namespace": "db", "paths": ["hook-dump.txt"]}),
+                           playbook="playbooks/restore.yml")
+    assert rc == 0, out[-3000:]
+    assert lab["primary"].check_output("cat %s/hook-dump.txt" % ns_dir) == dump
+
+    # The post hook fails after the service was scaled down and up again: the backup fails, loudly, with its
+    # message; the service runs its 1 replica.
+    lab["primary"].check_output("touch %s/fail-post" % ns_dir)
+    rc, out = run_playbook("-e", "namespace=db", playbook="playbooks/backup.yml")
+    try:
+        assert rc != 0 and "the post hook failed in %s" % HOOKED_APP in out and "fail-post is set" in out, \
+            out[-3000:]
+    finally:
+        lab["primary"].check_output("rm -f %s/fail-post" % ns_dir)
+    final = app_task(manager)
+    assert len(final[0]) == 1 and final[1:] == (1, None), final
 
 
 def test_the_metrics_reach_node_exporter_and_their_times_are_the_repositories(lab):

@@ -1,8 +1,9 @@
 """playbooks/namespace.yml on the real lab: list, path and has answer per node and change nothing; add says what to
 write in the inventory; del retires only a namespace gone from the inventory, only once nothing replicates or
-mounts it, only with its name typed again, and then on every node."""
+mounts it, only with its name typed again, takes its last backup first, and then deletes it on every node."""
 
 import json
+import re
 
 from helpers import RUNNER, SWARM_HOSTS, recap, run_playbook
 
@@ -70,6 +71,13 @@ def test_del_retires_only_a_removed_namespace_nothing_uses_once_confirmed(group_
         assert rc == 0 and primary.file("%s/namespaces/old/keep.bin" % root).exists, out[-2000:]
         rc, out = run_playbook("-e", "action=del", "-e", "namespace=old", "-e", "confirm=old", playbook=PLAYBOOK)
         assert rc == 0, out[-3000:]
+        # Backups are set up on this lab: its last backup was taken first (checked, drilled), and is in its
+        # repository, which stays.
+        last = re.search(r"""["']snapshot["']: ["']([0-9a-f]{8,64})["']""", out)
+        assert last and re.search(r"""["']?drill["']?: ["']?ok""", out), out[-3000:]
+        repo_host = RUNNER.get_host(group_vars["replication_backup_host"])
+        kept = repo_host.check_output("ls %s/backup/old/snapshots" % root).split()
+        assert any(name.startswith(last.group(1)) for name in kept), (last.group(1), kept)
         for h in hosts:
             assert not h.file("%s/namespaces/old" % root).exists
             assert h.file("%s/namespaces/wiki" % root).is_directory  # the others untouched

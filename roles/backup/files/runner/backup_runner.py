@@ -16,6 +16,8 @@ does not do by itself, for one namespace and one repository per call:
 - a restore drill: a canary written just before the backup is restored from the new snapshot and compared;
 - then, the new snapshot known good, ``forget --prune`` with the namespace's policy, grouped within the namespace's
   tag (the source path may differ from run to run: a replica's snapshot, a live copy);
+- with hooks (BACKUP_HOOK), the copy runs between them: a pre command in the application's container, the service
+  scaled to 0; after it, also when it failed, the service scaled back, then a post command (hooks.py);
 - then, where an off-site repository is set (BACKUP_OFFSITE_BASE), ``restic copy`` of every snapshot of the
   namespace it lacks into it (append-only on its server, so nothing this cluster does can delete it); a failed
   copy fails the run loudly but leaves the backup as it is, and the next run copies what is missing;
@@ -31,6 +33,7 @@ command line or into a message):
 
     backup_runner.py backup  --namespace NS --source DIR [--snapshots DIR] --state DIR --policy JSON --marker REL
                              --identity ID
+                             [--last]   (the last backup before namespace.yml retires it: no retention)
     backup_runner.py serve   (the same options: backup now and then every policy interval, counted from the newest
                              snapshot in the repository)
     backup_runner.py restore --namespace NS --target DIR --state DIR [--snapshot latest|ID|TIME] [--path REL ...]
@@ -39,6 +42,8 @@ command line or into a message):
     backup_runner.py snapshots --namespace NS [--offsite]   (restic's listing, JSON)
     backup_runner.py repository [rclone serve restic's options] DIR   (the repository server: rclone's, asking for
                              the HTTP password of BACKUP_HTTP_PASSWORD_FILE)
+    backup_runner.py hook-agent  (a node's hook agent: runs the namespaces' configured hooks in their applications'
+                             containers on this node, and scales their services from a manager; hooks.py)
 
 Every option also comes from the environment (BACKUP_NAMESPACE, BACKUP_SOURCE, ...): the backup service sets them,
 so ``docker exec <its container> backup-runner backup`` runs the same backup as its schedule does. A run in a
@@ -62,12 +67,17 @@ import sys
 import tempfile
 import time
 
+# hooks.py lies beside this file (in the image, and in the checkout where tests import this file by its path).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hooks  # noqa: E402 - after its directory is on the path
+
 # Per namespace (.swarmdata-backup-canary-<ns>), so that two namespaces backed up at once never share one.
 CANARY_PREFIX = ".swarmdata-backup-canary-"
 CANARY_FILE = "token"
 CHECK_PARTS = 10
 TAG_PREFIX = "ns:"
 RUN_PREFIX = "run:"
+LAST_TAG = "retired"  # the last backup of a namespace taken before namespace.yml deleted it
 SNAPSHOT_NAME_RE = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")  # the bind mover's snapshot names (snapshots.py)
 RETRY_SECONDS = 60
 OFFSITE_RETRY_SECONDS = 300
@@ -335,11 +345,116 @@ def drill(snapshot_id, token, namespace):
                           % snapshot_id)
 
 
+def take(opts, started, run_no):
+    """The snapshot: the canary written, restic backup from inside the source, the marker checked in the result.
+    (canary token, restic's summary)."""
+    # The canary sits beside the source, so that restic (given relative paths, from inside the source) stores it
+    # at the snapshot's root next to the namespace's own tree, whatever the source path. In the container the
+    # source's parent is the runner's own directory (/sources), not the node's namespaces directory.
+    canary = os.path.join(os.path.dirname(os.path.abspath(opts.source)), canary_dir(opts.namespace))
+    os.makedirs(canary, exist_ok=True)
+    token = "%s %s\n" % (secrets.token_hex(16), started)
+    with open(os.path.join(canary, CANARY_FILE), "w", encoding="utf-8") as handle:
+        handle.write(token)
+    proc = restic(["backup", "--json", "--host", "swarmdata", "--tag", TAG_PREFIX + opts.namespace,
+                   "--tag", RUN_PREFIX + str(run_no)] + (["--tag", LAST_TAG] if getattr(opts, "last", False) else [])
+                  + [".", os.path.join("..", canary_dir(opts.namespace))], cwd=opts.source)
+    summary = [json.loads(line) for line in proc.stdout.splitlines() if '"summary"' in line][-1]
+    verify_marker(summary["snapshot_id"], opts)
+    return token, summary
+
+
+def hook_settings():
+    """(this namespace's hooks, the agents' DNS name, their port), or None where it has none (BACKUP_HOOK)."""
+    text = os.environ.get("BACKUP_HOOK")
+    if not text:
+        return None
+    return json.loads(text), os.environ.get("BACKUP_HOOK_AGENTS", "tasks.hooks"), \
+        int(os.environ.get("BACKUP_HOOK_PORT", "8001"))
+
+
+def hook_call(settings, body, timeout):
+    _hooks, name, port = settings
+    try:
+        return hooks.call(name, port, body, http_password(), timeout)
+    except hooks.HookError as exc:
+        raise BackupError(redact(str(exc))) from None
+
+
+def note(events, text):
+    """What the hooks did: kept for the run's report, and logged (stderr: stdout is the report alone)."""
+    events.append(text)
+    print("backup_runner: %s" % text, file=sys.stderr, flush=True)
+
+
+def run_hook(settings, namespace, phase, events):
+    """The namespace's ``phase`` (pre, post) command in its application's container; a non-zero exit fails."""
+    config = settings[0]
+    answer = hook_call(settings, {"namespace": namespace, "action": phase}, config["timeout"] + 30)
+    if answer.get("exit_code") != 0:
+        raise BackupError("the %s hook failed in %s on %s (exit %s): %s" % (
+            phase, config["service"], answer.get("node"), answer.get("exit_code"),
+            (answer.get("output") or "").strip()[-1000:] or "no output"))
+    note(events, "%s hook ran in %s on %s" % (phase, config["service"], answer.get("node")))
+
+
+def scale(settings, namespace, down, events):
+    """The namespace's service scaled down to 0, or back up to its former count (kept on the service); the count
+    it had before."""
+    answer = hook_call(settings, {"namespace": namespace, "action": "scale_down" if down else "scale_up"},
+                       hooks.SCALE_WAIT_SECONDS + 60)
+    if answer.get("before") != answer.get("replicas"):
+        note(events, "%s scaled from %s to %s" % (settings[0]["service"], answer.get("before"), answer.get("replicas")))
+    return answer["before"]
+
+
+def with_hooks(opts, copy, events):
+    """``copy()`` between the namespace's hooks: pre, then its service scaled to 0; after it, also when it failed,
+    the service scaled back to its former count, then post (once pre was tried). Any failing hook fails the run,
+    with the hook's message. A service a killed run left at 0 is scaled back first (its former count is a label of
+    the service itself)."""
+    settings = hook_settings()
+    if not settings:
+        return copy()
+    config, namespace = settings[0], opts.namespace
+    if config.get("scale_to_zero"):
+        scale(settings, namespace, False, events)
+    failure, errors, result, pre_tried, scaled = None, [], None, False, False
+    try:
+        if config.get("pre"):
+            pre_tried = True
+            run_hook(settings, namespace, "pre", events)
+        if config.get("scale_to_zero"):
+            scaled = True  # also when the scale down fails halfway: scaling up is a no-op where nothing changed
+            scale(settings, namespace, True, events)
+        result = copy()
+    except Exception as exc:  # noqa: BLE001 - reported with whatever the clean-up below adds
+        failure = exc
+    if scaled:
+        try:
+            scale(settings, namespace, False, events)
+        except BackupError as exc:
+            errors.append("scaling %s back failed: %s" % (config["service"], exc))
+    if config.get("post") and (pre_tried or not config.get("pre")):
+        try:
+            run_hook(settings, namespace, "post", events)
+        except BackupError as exc:
+            errors.append(str(exc))
+    if failure is not None and errors:
+        raise BackupError("%s; and then %s" % (failure, "; ".join(errors)))
+    if failure is not None:
+        raise failure
+    if errors:
+        raise BackupError("the snapshot was taken, but %s" % "; ".join(errors))
+    return result
+
+
 def backup(opts):
     policy = json.loads(opts.policy)
     state = load_state(opts.state, opts.namespace)
     started = time.time()
     state.update(last_attempt=started, last_status=0, last_error=None, restic_version=restic_version())
+    events = []
     try:
         opts.source = pick_source(opts, policy.get("max_age", 0))
         check_marker(opts.source, opts.marker, opts.identity)
@@ -348,24 +463,14 @@ def backup(opts):
         # live run (a repository holds one namespace), and this run stops before it changes anything.
         restic(["unlock"])
         live_locks(opts.namespace)
-        # The canary sits beside the source, so that restic (given relative paths, from inside the source) stores
-        # it at the snapshot's root next to the namespace's own tree, whatever the source path. In the container
-        # the source's parent is the runner's own directory (/sources), not the node's namespaces directory.
-        canary = os.path.join(os.path.dirname(os.path.abspath(opts.source)), canary_dir(opts.namespace))
-        os.makedirs(canary, exist_ok=True)
-        token = "%s %s\n" % (secrets.token_hex(16), started)
-        with open(os.path.join(canary, CANARY_FILE), "w", encoding="utf-8") as handle:
-            handle.write(token)
         # Each snapshot carries its run number (the newest one's + 1): kept in the repository, so the checked part
         # below rotates across restarts, and retention, which bounds the snapshot count, cannot stop it.
         before = snapshots(opts.namespace)
         run_no = (max([run_number(s) for s in before] or [0])) + 1
-        proc = restic(["backup", "--json", "--host", "swarmdata", "--tag", TAG_PREFIX + opts.namespace,
-                       "--tag", RUN_PREFIX + str(run_no), ".", os.path.join("..", canary_dir(opts.namespace))],
-                      cwd=opts.source)
-        summary = [json.loads(line) for line in proc.stdout.splitlines() if '"summary"' in line][-1]
+        # The copy itself, between the hooks (pre, then the service scaled to 0; after it, scaled back, then post),
+        # so the application waits only for it, not for the check and drill after.
+        token, summary = with_hooks(opts, lambda: take(opts, started, run_no), events)
         snapshot_id = summary["snapshot_id"]
-        verify_marker(snapshot_id, opts)
         part = (run_no - 1) % CHECK_PARTS + 1
         restic(["check", "--read-data-subset=%d/%d" % (part, CHECK_PARTS)])
         state.update(last_check=time.time(), last_check_part="%d/%d" % (part, CHECK_PARTS))
@@ -374,8 +479,10 @@ def backup(opts):
         # Retention last, once the new snapshot is known good: a failed run never pushes out an older snapshot.
         # One group per namespace: filtered by its tag, grouped by host (always "swarmdata"), since the source path
         # differs from run to run and the run tags differ per snapshot.
-        restic(["forget", "--tag", TAG_PREFIX + opts.namespace, "--group-by", "host", "--prune"]
-               + forget_args(policy))
+        # A namespace's last backup (--last, before it is retired) prunes nothing: it is what stays of it.
+        if not getattr(opts, "last", False):
+            restic(["forget", "--tag", TAG_PREFIX + opts.namespace, "--group-by", "host", "--prune"]
+                   + forget_args(policy))
         state.update(last_status=1, last_snapshot=snapshot_id, bytes_added=summary.get("data_added", 0),
                      duration=time.time() - started)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, and reported as the run's failure
@@ -396,6 +503,8 @@ def backup(opts):
     write_metrics(opts, policy, state, offsite_snaps=copied)
     report = {"namespace": opts.namespace, "snapshot": snapshot_id, "source": opts.source,
               "bytes_added": state["bytes_added"], "check": state["last_check_part"], "drill": "ok"}
+    if events:
+        report["hooks"] = events
     if offsite_repository():
         report["offsite"] = "failed" if copy_error else "%d snapshots" % len(copied)
     print(json.dumps(report), flush=True)
@@ -665,6 +774,9 @@ def main(argv=None):
     for command in ("backup", "serve"):
         b = sub.add_parser(command)
         env_args(b, "namespace", "source", "snapshots", "state", "policy", "marker", "identity", snapshots=False)
+    sub.choices["backup"].add_argument(
+        "--last", action="store_true", help="the namespace's last backup before it is retired: tagged " + LAST_TAG
+        + ", and nothing is pruned")
     r = sub.add_parser("restore")
     env_args(r, "namespace", "state", "marker", "identity", marker=False, identity=False)
     r.add_argument("--target", required=True)
@@ -679,7 +791,16 @@ def main(argv=None):
     env_args(ls, "namespace")
     ls.add_argument("--offsite", action="store_true", help="the off-site copy's snapshots")
     sub.add_parser("repository", help="rclone serve restic, asking for the HTTP credentials; its options follow")
+    sub.add_parser("hook-agent", help="the hook agent of this node (BACKUP_HOOKS, BACKUP_HOOK_PORT)")
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["hook-agent"]:
+        try:
+            hooks.serve_agent(int(os.environ.get("BACKUP_HOOK_PORT", "8001")),
+                              json.loads(os.environ.get("BACKUP_HOOKS") or "{}"), http_password(),
+                              os.environ.get("BACKUP_LABEL_PREFIX", "swarmdata") + ".backup-scaled-from")
+        except (hooks.HookError, BackupError, ValueError) as exc:
+            print("backup_runner: %s" % exc, file=sys.stderr)
+        return 1
     if argv[:1] == ["repository"]:
         # rclone's own options follow as they are (argparse would take --addr for one of its own).
         try:
