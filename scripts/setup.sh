@@ -28,6 +28,25 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "setup: dockerd did not start; see /var/log/swarmdata-dockerd.log" >&2; exit 1; }
 fi
 
+# Debian trixie's restic (0.18) beside bookworm's (0.14): the backup runner uses newer restic's features where they
+# are present and must keep the older path; its integration tests run both. Fetched with apt from Debian's archive
+# (signatures checked) into .cache, without adding trixie to this machine's sources.
+trixie_restic=.cache/restic-trixie/usr/bin/restic
+if [ ! -x "$trixie_restic" ]; then
+  echo "setup: fetching Debian trixie's restic into .cache/restic-trixie"
+  apt_dir=$(mktemp -d)
+  mkdir -p "$apt_dir/lists/partial" .cache/restic-trixie
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" \
+    > "$apt_dir/sources.list"
+  apt_opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/nonexistent
+            -o "Dir::State::Lists=$apt_dir/lists" -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache=
+            -o APT::Sandbox::User=root)
+  apt-get "${apt_opts[@]}" update -qq
+  (cd "$apt_dir" && apt-get "${apt_opts[@]}" download -qq restic)
+  dpkg-deb -x "$apt_dir"/restic_*.deb .cache/restic-trixie
+  rm -rf "$apt_dir"
+fi
+
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"

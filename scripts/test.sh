@@ -30,7 +30,7 @@ cp tests/sanity/get_pip_offline.py ~/.ansible/test/cache/get_pip_${pip_version//
 sanity_root=$(mktemp -d)
 trap 'rm -rf "$sanity_root"' EXIT
 mkdir -p "$sanity_root/ansible_collections/swarmdata"
-rsync -a --exclude collections --exclude .git --exclude .venv --exclude tests/output ./ \
+rsync -a --exclude collections --exclude .git --exclude .venv --exclude .cache --exclude tests/output ./ \
   "$sanity_root/ansible_collections/swarmdata/replication/"
 (cd "$sanity_root/ansible_collections/swarmdata/replication" && ansible-test sanity --venv --python 3.11)
 

@@ -194,11 +194,12 @@ _raw:
       description:
         - Backups (docs/backup.md), null without C(replication_backup_host). C(host) (it keeps the repositories),
           C(dir), C(state_dir), C(repository_service) and C(repository_port), C(password_secrets) (the Swarm
-          secret of each namespace's restic password), C(http_secret) (the Swarm secret of the repository servers'
-          HTTP credentials), C(services), per namespace the backup service's C(service) name, placement
-          C(constraints), C(source) and C(snapshots) (a bind replica's snapshots of the namespace, or null), and
-          C(offsite) (C(host) and C(dir) of the append-only copy, or null) and C(textfile_dir) (node_exporter's
-          textfile collector directory, or null).
+          secret of each namespace's restic password), C(http_secret) (the Swarm secret of the main repository
+          server's HTTP credentials), C(services), per namespace the backup service's C(service) name, placement
+          C(constraints), C(source) and C(snapshots) (a bind replica's snapshots of the namespace, or null),
+          C(hook_service) and C(hook_port) (the hook agents, null without hooks), C(offsite) (C(host), C(dir) and
+          C(http_secret), its own credentials, of the append-only copy, or null) and C(textfile_dir)
+          (node_exporter's textfile collector directory, or null).
       type: dict
     marker:
       description: Path, inside each namespace, of the marker file that holds its identity (docs/data-safety.md).

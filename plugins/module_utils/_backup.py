@@ -101,7 +101,7 @@ def namespace_policy(ns, table, variable):
     return policy
 
 
-def namespace_hooks(ns, variable):
+def namespace_hooks(ns, variable, variant="bind"):
     """The namespace's backup hooks (docs/backup.md, "Hooks"), normalized, or None.
 
     ``service``: the Swarm service whose running container the commands run in, wherever Swarm runs it; ``pre`` and
@@ -112,6 +112,11 @@ def namespace_hooks(ns, variable):
     if hooks is None:
         return None
     variable += ".hooks"
+    if variant == "p2p":
+        # A peer's copy lags behind the writes the application makes on another peer: what pre dumped there, or
+        # wrote before it was scaled to 0, may not have reached the peer the backup reads.
+        raise TopologyError("%s: hooks apply to variants bind and glusterfs, not p2p (the backup reads one peer's "
+                            "copy, which may not hold yet what the application wrote on another)" % variable)
     if not isinstance(hooks, dict):
         raise TopologyError("%s must be a dict of %s, got %r" % (variable, ", ".join(HOOK_KEYS), hooks))
     unknown = sorted(set(hooks) - set(HOOK_KEYS))
@@ -163,7 +168,10 @@ def offsite_section(ctx, host, offsite_host, all_hosts):
                             % (variable, offsite_host))
     if all_hosts is not None and offsite_host not in all_hosts:
         raise TopologyError("%s must be an inventory host, got %r" % (variable, offsite_host))
-    return {"host": offsite_host, "dir": posixpath.join(ctx["root"], "offsite")}
+    return {"host": offsite_host, "dir": posixpath.join(ctx["root"], "offsite"),
+            # Credentials of its own: they cross the network to a host outside the cluster, and must open nothing
+            # in it (the main server, the hook agents).
+            "http_secret": secret_name(ctx["label_prefix"], "backup", "offsite-http")}
 
 
 def section(ctx, variant, host, bind_section=None, offsite_host=None, all_hosts=None,

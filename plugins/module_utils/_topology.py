@@ -108,7 +108,7 @@ def _namespaces(namespaces, root, variant, label_prefix, backup_policy=None):
     seen = set()
     for i, ns in enumerate(normalized):
         ns["backup"] = _backup.namespace_policy(ns, backup_levels, "replication_namespaces[%d]" % i)
-        ns["hooks"] = _backup.namespace_hooks(ns, "replication_namespaces[%d]" % i)
+        ns["hooks"] = _backup.namespace_hooks(ns, "replication_namespaces[%d]" % i, variant)
         ns["marker"] = posixpath.join(ns["path"], MARKERS[variant])
         ns["identity_config"] = namespace_config_name(label_prefix, ns["name"])
         for key in ("primary", "snapshots"):

@@ -26,9 +26,16 @@ POLICY = {"interval": 3600, "keep_last": 3, "keep_hourly": 0, "keep_daily": 0, "
           "max_age": 7200}
 
 
+# Debian trixie's restic (0.18, newer features: exit codes 10 and 12 for no repository and a wrong password), which
+# scripts/setup.sh fetches beside bookworm's (0.14, on the PATH): the tests marked with it run with both.
+TRIXIE_RESTIC = os.path.join(ROOT, ".cache", "restic-trixie", "usr", "bin")
+BOTH_RESTICS = pytest.mark.parametrize("lab", ["bookworm", "trixie"], indirect=True)
+
+
 @pytest.fixture
-def lab(tmp_path):
-    """A namespace with files (and its marker), a repository and its password file, the runner's state dir."""
+def lab(tmp_path, request):
+    """A namespace with files (and its marker), a repository and its password file, the runner's state dir; restic
+    from Debian bookworm (the default) or trixie (param)."""
     source = tmp_path / "namespaces" / "wiki"
     (source / "pages" / "deep").mkdir(parents=True)
     (source / ".swarmdata-id").write_text(IDENTITY + "\n")
@@ -43,7 +50,12 @@ def lab(tmp_path):
     # cluster) must not meet another test run's on this machine.
     (tmp_path / "tmp").mkdir()
     env = dict(os.environ, RESTIC_REPOSITORY=str(tmp_path / "repo"), RESTIC_PASSWORD_FILE=str(password),
-               RESTIC_CACHE_DIR=str(tmp_path / "cache"), TMPDIR=str(tmp_path / "tmp"))
+               RESTIC_CACHE_DIR=str(tmp_path / "cache"), TMPDIR=str(tmp_path / "tmp"), BACKUP_PROBE_SECONDS="15")
+    if getattr(request, "param", "bookworm") == "trixie":
+        assert os.access(os.path.join(TRIXIE_RESTIC, "restic"), os.X_OK), "scripts/setup.sh fetches trixie's restic"
+        env["PATH"] = TRIXIE_RESTIC + os.pathsep + env["PATH"]
+        version = subprocess.run(["restic", "version"], env=env, capture_output=True, text=True, check=True).stdout
+        assert version.startswith("restic 0.18"), version
     return {"source": source, "state": tmp_path / "state", "env": env, "tmp": tmp_path}
 
 
@@ -89,6 +101,7 @@ def metric(lab, name, repository="main"):
                            re.M).group(2))
 
 
+@BOTH_RESTICS
 def test_a_backup_restores_to_identical_checksums_whole_and_by_path(lab):
     before = tree(lab["source"])
     out = json.loads(backup(lab).stdout)
@@ -213,6 +226,7 @@ def test_an_unmounted_namespace_is_never_backed_up(lab):
     assert metric(lab, "swarmdata_backup_last_status") == 0
 
 
+@BOTH_RESTICS
 def test_a_wrong_password_fails_and_never_re_initialises(lab):
     backup(lab)
     config = (lab["tmp"] / "repo" / "config").read_bytes()
@@ -340,6 +354,24 @@ def test_a_restore_into_another_namespace_checks_that_ones_marker_and_keeps_it(l
     assert open(os.path.join(out["replaced_kept_in"], "old.txt")).read() == "was here"
 
 
+def test_a_retired_namespaces_last_backup_outlives_retention_and_restores_by_name(lab):
+    """backup --last (namespace.yml del's last backup) is tagged retired; backups after it (the namespace back in
+    the inventory) never prune it, whatever the policy; restore --snapshot retired brings it back."""
+    (lab["source"] / "last-words.txt").write_text("the retired state")
+    retired_tree = tree(lab["source"])
+    runner(lab, "backup", "--namespace", "wiki", "--source", str(lab["source"]), "--state", str(lab["state"]),
+           "--policy", json.dumps(POLICY), "--marker", ".swarmdata-id", "--identity", IDENTITY, "--last")
+    (lab["source"] / "last-words.txt").unlink()
+    for _round in range(2):
+        backup(lab, policy=dict(POLICY, keep_last=1))
+    snaps = json.loads(restic(lab, "snapshots", "--json").stdout)
+    assert len(snaps) == 2 and sum("retired" in s["tags"] for s in snaps) == 1, snaps
+    target = lab["tmp"] / "back"
+    runner(lab, "restore", "--namespace", "wiki", "--target", str(target), "--state", str(lab["state"]),
+           "--snapshot", "retired")
+    assert tree(target) == retired_tree
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -361,6 +393,7 @@ def start_server(argv, port, env=None):
     raise AssertionError("%s did not listen on %d" % (argv[0], port))
 
 
+@BOTH_RESTICS
 def test_offsite_copy_append_only_behind_http_credentials_and_caught_up_after_an_outage(lab):
     """Both repository servers ask for the cluster's HTTP credentials: the main one as the backup stack runs it
     (backup-runner repository, rclone's server), the off-site one as roles/backup sets it up on its host (rclone's
@@ -371,8 +404,13 @@ def test_offsite_copy_append_only_behind_http_credentials_and_caught_up_after_an
     secret = tmp / "backup_http"
     secret.write_text(os.urandom(16).hex() + "\n")
     password = secret.read_text().strip()
+    # The off-site server has credentials of its own (they cross the network to a host outside the cluster).
+    offsite_secret = tmp / "backup_offsite_http"
+    offsite_secret.write_text(os.urandom(16).hex() + "\n")
+    offsite_password = offsite_secret.read_text().strip()
     htpasswd = tmp / "offsite.htpasswd"
-    htpasswd.write_text("swarmdata:{SHA}%s\n" % base64.b64encode(hashlib.sha1(password.encode()).digest()).decode())
+    htpasswd.write_text("swarmdata:{SHA}%s\n" % base64.b64encode(hashlib.sha1(offsite_password.encode()).digest())
+                        .decode())
     (tmp / "repos").mkdir()
     (tmp / "offsite").mkdir()
     (tmp / "textfile").mkdir()
@@ -385,11 +423,12 @@ def test_offsite_copy_append_only_behind_http_credentials_and_caught_up_after_an
     off_server = start_server(offsite_argv, off_port)
     env = dict(lab["env"], BACKUP_REPOSITORY_BASE="rest:http://127.0.0.1:%d/" % main_port,
                BACKUP_OFFSITE_BASE="rest:http://127.0.0.1:%d/" % off_port, BACKUP_HTTP_PASSWORD_FILE=str(secret),
+               BACKUP_OFFSITE_HTTP_PASSWORD_FILE=str(offsite_secret),
                BACKUP_TEXTFILE_DIR=str(tmp / "textfile"))
     env.pop("RESTIC_REPOSITORY")
     svc = dict(lab, env=env)
     main_url = "rest:http://swarmdata:%s@127.0.0.1:%d/wiki" % (password, main_port)
-    off_url = "rest:http://swarmdata:%s@127.0.0.1:%d/wiki" % (password, off_port)
+    off_url = "rest:http://swarmdata:%s@127.0.0.1:%d/wiki" % (offsite_password, off_port)
 
     def listing(url):
         proc = subprocess.run(["restic", "snapshots", "--json", "--no-lock"],
@@ -413,7 +452,13 @@ def test_offsite_copy_append_only_behind_http_credentials_and_caught_up_after_an
 
         # Append-only: with the cluster's own credentials, the off-site server refuses to delete a snapshot file
         # (the request restic's forget makes; restic itself retries a refused delete for about 45 s) and a data pack.
-        auth = "Basic " + base64.b64encode(("swarmdata:" + password).encode()).decode()
+        auth = "Basic " + base64.b64encode(("swarmdata:" + offsite_password).encode()).decode()
+        # The main server's credentials open nothing off-site.
+        main_auth = "Basic " + base64.b64encode(("swarmdata:" + password).encode()).decode()
+        with pytest.raises(urllib.error.HTTPError) as refused_main:
+            urllib.request.urlopen(urllib.request.Request(  # noqa: S310 - loopback, the test's own server
+                "http://127.0.0.1:%d/wiki/config" % off_port, headers={"Authorization": main_auth}), timeout=30)
+        assert refused_main.value.code == 401
         for kind in ("snapshots", "data"):
             names = os.listdir(str(tmp / "offsite" / "wiki" / kind)) if kind == "snapshots" else [
                 name for sub in os.listdir(str(tmp / "offsite" / "wiki" / "data"))
@@ -452,7 +497,7 @@ def test_offsite_copy_append_only_behind_http_credentials_and_caught_up_after_an
         outputs.append(refused.stdout + refused.stderr)
         assert refused.returncode == 1 and "refuses the cluster's HTTP credentials" in refused.stderr, refused.stderr
         assert sorted(os.listdir(str(tmp / "repos"))) == ["wiki"]
-        assert all(password not in out for out in outputs)
+        assert all(password not in out and offsite_password not in out for out in outputs)
 
         # node_exporter's textfile collector reads the same text, and it parses.
         text = (tmp / "textfile" / "swarmdata_backup_wiki.prom").read_text()

@@ -42,11 +42,14 @@ def test_the_runners_metrics_parse(tmp_path):
     spec.loader.exec_module(runner)
     snaps = [{"time": "2026-12-04T10:00:00.123456789Z"}]
     state = {"last_attempt": 1.5, "last_status": 1, "offsite_last_attempt": 2.5, "offsite_last_status": 0}
-    for offsite in (None, snaps):
+    for offsite in (runner.NO_OFFSITE, snaps, None):
         text = runner.metrics_text("wiki", {"max_age": 7200}, state, snaps, offsite)
         proc = subprocess.run([shutil.which("promtool") or "promtool", "check", "metrics"], input=text,
                               capture_output=True, text=True, timeout=60, check=False)
         # check metrics fails on a parse error and on lint advice (naming, HELP and TYPE lines) alike.
         assert proc.returncode == 0 and not proc.stdout + proc.stderr, proc.stdout + proc.stderr
+        # An off-site repository that could not be read (None) reports its status, not a last success of 0.
         assert ('swarmdata_backup_last_success_timestamp_seconds{namespace="wiki",repository="offsite"}' in text) \
-            == (offsite is not None)
+            == (offsite is snaps)
+        assert ('swarmdata_backup_last_status{namespace="wiki",repository="offsite"} 0' in text) \
+            == (offsite is not runner.NO_OFFSITE)

@@ -74,7 +74,8 @@ def test_an_offsite_host_outside_the_swarm_gets_the_append_only_copy():
     groups = dict(GROUPS, backup_offsite=["vault"])
     p = build_plan(groups=groups, variant="bind", namespaces=NAMESPACES, primary="node1", backup_host="node2",
                    backup_offsite_host="vault")
-    assert p["backup"]["offsite"] == {"host": "vault", "dir": "/opt/swarmdata/offsite"}
+    assert p["backup"]["offsite"] == {"host": "vault", "dir": "/opt/swarmdata/offsite",
+                                      "http_secret": "swarmdata-backup-offsite-http"}
     assert p["backup"]["http_secret"] == "swarmdata-backup-http"
     assert "vault" not in p["nodes"]
     assert plan(backup_host="node2")["backup"]["offsite"] is None
@@ -134,3 +135,13 @@ def test_hooks_are_normalized_and_a_bind_namespace_with_hooks_is_backed_up_from_
 def test_bad_hooks_name_the_variable(hooks, message):
     with pytest.raises(TopologyError, match=message):
         plan(backup_host="node3", namespaces=[{"name": "wiki", "hooks": hooks}])
+
+
+def test_hooks_are_refused_for_p2p_naming_the_variable():
+    with pytest.raises(TopologyError, match=r"replication_namespaces\[0\]\.hooks: hooks apply to variants bind and "
+                                            r"glusterfs, not p2p"):
+        build_plan(groups=GROUPS, variant="p2p", backup_host="node2",
+                   namespaces=[{"name": "wiki", "hooks": {"service": "app_db", "pre": "x"}}])
+    p = build_plan(groups=GROUPS, variant="glusterfs", backup_host="node2",
+                   namespaces=[{"name": "wiki", "hooks": {"service": "app_db", "pre": "x"}}])
+    assert p["namespaces"][0]["hooks"]["service"] == "app_db"

@@ -53,18 +53,19 @@ def listing(lab, ns, offsite=False):
 
 def restic_time(text):
     """restic's RFC 3339 UTC time (nanoseconds) as a Unix timestamp."""
-    base, _, frac = text.rstrip("Z").partition(".")
+    base, _dot, frac = text.rstrip("Z").partition(".")
     return calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) + float("0." + (frac or "0"))
 
 
-# From inside a backup container: one HTTP request to a repository server, with the cluster's credentials (the
-# Swarm secret) or none; prints the status code.
+# From inside a backup container: one HTTP request to a repository server, with the credentials of one of the
+# container's Swarm secrets (backup_http: the main server's, backup_offsite_http: the off-site one's) or none; prints
+# the status code.
 HTTP_PROBE = r"""
 import base64, os, sys, urllib.error, urllib.request
-url, method, auth = sys.argv[1], sys.argv[2], sys.argv[3] == "auth"
+url, method, secret = sys.argv[1], sys.argv[2], sys.argv[3]
 headers = {}
-if auth:
-    password = open("/run/secrets/backup_http").read().strip()
+if secret != "none":
+    password = open("/run/secrets/" + secret).read().strip()
     headers["Authorization"] = "Basic " + base64.b64encode(("swarmdata:" + password).encode()).decode()
 try:
     print(urllib.request.urlopen(urllib.request.Request(url, method=method, headers=headers), timeout=30).status)
@@ -73,9 +74,9 @@ except urllib.error.HTTPError as exc:
 """
 
 
-def http_status(lab, ns, url, method="GET", auth=True):
+def http_status(lab, ns, url, method="GET", secret="backup_http"):
     return int(in_service(lab, ns, "python3 -c %s %s %s %s" % (
-        shlex_quote(HTTP_PROBE), shlex_quote(url), method, "auth" if auth else "none")).strip())
+        shlex_quote(HTTP_PROBE), shlex_quote(url), method, secret or "none")).strip())
 
 
 def data_manifests(lab, ns):
@@ -183,10 +184,12 @@ def test_every_backup_is_copied_off_site_append_only_outside_the_swarm(lab):
         assert offsite.file("%s/offsite/%s/config" % (lab["root"], ns)).exists
     base = in_service(lab, "wiki", "echo $BACKUP_OFFSITE_BASE").strip()[len("rest:"):]
     snapshot_file = offsite.check_output("ls %s/offsite/wiki/snapshots | head -n 1" % lab["root"])
-    assert http_status(lab, "wiki", base + "wiki/snapshots/" + snapshot_file, "DELETE") == 403
+    assert http_status(lab, "wiki", base + "wiki/snapshots/" + snapshot_file, "DELETE", "backup_offsite_http") == 403
     assert offsite.file("%s/offsite/wiki/snapshots/%s" % (lab["root"], snapshot_file)).exists
-    assert http_status(lab, "wiki", base + "wiki/config", auth=False) == 401
-    assert http_status(lab, "wiki", "http://repo:8000/wiki/config", auth=False) == 401
+    assert http_status(lab, "wiki", base + "wiki/config", secret=None) == 401
+    # The off-site server has credentials of its own: the main server's open nothing there.
+    assert http_status(lab, "wiki", base + "wiki/config", secret="backup_http") == 401
+    assert http_status(lab, "wiki", "http://repo:8000/wiki/config", secret=None) == 401
     assert http_status(lab, "wiki", "http://repo:8000/wiki/config") == 200
 
     wiki = "%s/namespaces/wiki" % lab["root"]
@@ -241,6 +244,7 @@ def test_hooks_run_in_the_application_and_a_scaled_service_comes_back_also_when_
     deadline = time.time() + 120
     while app_task(manager)[0] == [] and time.time() < deadline:
         time.sleep(2)
+    lab["primary"].check_output("rm -f %s/app-stopped" % ns_dir)
     before = app_task(manager)
     assert len(before[0]) == 1 and before[1:] == (1, None), before
     rc, out = run_playbook("-e", "namespace=db", playbook="playbooks/backup.yml")
@@ -252,12 +256,14 @@ def test_hooks_run_in_the_application_and_a_scaled_service_comes_back_also_when_
     for done in ("pre hook ran in %s" % HOOKED_APP, "%s scaled from 1 to 0" % HOOKED_APP,
                  "%s scaled from 0 to 1" % HOOKED_APP, "post hook ran in %s" % HOOKED_APP):
         assert done in out, out[-3000:]
-    dump = lab["primary"].check_output("cat %s/hook-dump.txt" % ns_dir)
-    lab["primary"].check_output("rm %s/hook-dump.txt" % ns_dir)
-    rc, out = run_playbook("-e", json.dumps({"namespace": "db", "paths": ["hook-dump.txt"]}),
+    # The backup holds pre's dump, and the file the application writes as it stops (3 s after it was told to): the
+    # copy started once it had really stopped, not as soon as Swarm stopped wanting it.
+    dump = lab["primary"].check_output("cat %s/hook-dump.txt %s/app-stopped" % (ns_dir, ns_dir))
+    lab["primary"].check_output("rm %s/hook-dump.txt %s/app-stopped" % (ns_dir, ns_dir))
+    rc, out = run_playbook("-e", json.dumps({"namespace": "db", "paths": ["hook-dump.txt", "app-stopped"]}),
                            playbook="playbooks/restore.yml")
     assert rc == 0, out[-3000:]
-    assert lab["primary"].check_output("cat %s/hook-dump.txt" % ns_dir) == dump
+    assert lab["primary"].check_output("cat %s/hook-dump.txt %s/app-stopped" % (ns_dir, ns_dir)) == dump
 
     # The post hook fails after the service was scaled down and up again: the backup fails, loudly, with its
     # message; the service runs its 1 replica.
@@ -320,13 +326,14 @@ def test_the_restic_passwords_never_appear_in_output(lab):
     cid = host.check_output("docker ps -q --filter label=com.docker.swarm.service.name=%s_backup-db" % STACK)
     password = host.check_output("docker exec %s cat /run/secrets/restic_password" % cid).strip()
     http = host.check_output("docker exec %s cat /run/secrets/backup_http" % cid).strip()
-    assert len(password) == 64 and len(http) == 64
+    offsite_http = host.check_output("docker exec %s cat /run/secrets/backup_offsite_http" % cid).strip()
+    assert len(password) == 64 and len(http) == 64 and len(offsite_http) == 64 and http != offsite_http
     htpasswd = lab["offsite"].check_output("cat /etc/swarmdata/offsite.htpasswd").split("{SHA}")[1]
     rc, out = run_playbook("-vvv", "-e", "namespace=db", playbook="playbooks/backup.yml")
     assert rc == 0, out[-3000:]
     rc2, out2 = run_playbook("-vvv", "--check", "-e", "namespace=db", playbook="playbooks/restore.yml")
     assert rc2 == 0, out2[-3000:]
-    for secret in (password, http, htpasswd):
+    for secret in (password, http, offsite_http, htpasswd):
         leaked = secret in out or secret in out2
         assert not leaked, "a secret is in the output"  # the secret itself is never printed
 

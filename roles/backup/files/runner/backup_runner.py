@@ -28,8 +28,8 @@ does not do by itself, for one namespace and one repository per call:
 Usage (every path absolute; the repository and its password come from restic's own environment variables,
 RESTIC_REPOSITORY and RESTIC_PASSWORD_FILE, never from the command line; or BACKUP_REPOSITORY_BASE, to which the
 namespace's name is appended, and BACKUP_OFFSITE_BASE likewise for the off-site copy; where
-BACKUP_HTTP_PASSWORD_FILE names a file, its password (user swarmdata) goes into both servers' URLs, never onto a
-command line or into a message):
+BACKUP_HTTP_PASSWORD_FILE (and BACKUP_OFFSITE_HTTP_PASSWORD_FILE, the off-site server's own) names a file, its
+password (user swarmdata) goes into that server's URLs, never onto a command line or into a message):
 
     backup_runner.py backup  --namespace NS --source DIR [--snapshots DIR] --state DIR --policy JSON --marker REL
                              --identity ID
@@ -83,6 +83,9 @@ RETRY_SECONDS = 60
 OFFSITE_RETRY_SECONDS = 300
 HTTP_USER = "swarmdata"
 TEXTFILE_PREFIX = "swarmdata_backup_"
+# Listing markers of write_metrics and metrics_text: not read yet, and no off-site repository set.
+UNLISTED = object()
+NO_OFFSITE = object()
 # Values no message may carry (the HTTP password, and the URLs holding it): replaced by *** wherever printed.
 REDACT = []
 TIME_RE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$")
@@ -98,21 +101,31 @@ def redact(text):
     return text
 
 
-def run(argv, check=True, cwd=None, env=None):
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, check=False,
-                          env=dict(os.environ, **env) if env else None)
+def probe_seconds():
+    """How long a call that only reads a repository may take: restic 0.17 and later retry a server that does not
+    answer for up to 15 minutes, which would hold a backup (and the schedule) that long."""
+    return int(os.environ.get("BACKUP_PROBE_SECONDS", "60"))
+
+
+def run(argv, check=True, cwd=None, env=None, timeout=None):
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, check=False, timeout=timeout,
+                              env=dict(os.environ, **env) if env else None)
+    except subprocess.TimeoutExpired:
+        raise BackupError("%s did not finish within %d s: its repository server does not answer"
+                          % (" ".join(argv[:2]), timeout)) from None
     if check and proc.returncode != 0:
         raise BackupError("%s failed (exit %d): %s" % (
-            " ".join(argv[:2]), proc.returncode, redact((proc.stderr + proc.stdout).strip()[-1500:])))
+            " ".join(argv[:2]), proc.returncode, redact((proc.stderr + proc.stdout).strip())[-1500:]))
     return proc
 
 
-def restic(args, check=True, cwd=None, repo=None, env=None):
+def restic(args, check=True, cwd=None, repo=None, env=None, timeout=None):
     """restic on the namespace's repository, or on ``repo`` (a URL, given in the environment, never in argv)."""
     extra = dict(env or {})
     if repo:
         extra["RESTIC_REPOSITORY"] = repo
-    return run(["restic"] + list(args), check=check, cwd=cwd, env=extra)
+    return run(["restic"] + list(args), check=check, cwd=cwd, env=extra, timeout=timeout)
 
 
 def repository_url(base, namespace, password=None):
@@ -128,8 +141,9 @@ def repository_url(base, namespace, password=None):
     return url
 
 
-def http_password():
-    path = os.environ.get("BACKUP_HTTP_PASSWORD_FILE")
+def http_password(variable="BACKUP_HTTP_PASSWORD_FILE"):
+    """The HTTP password in the file ``variable`` names (a Swarm secret), or None where it names none."""
+    path = os.environ.get(variable)
     if not path:
         return None
     try:
@@ -149,17 +163,39 @@ def write_atomic(path, text, mode=0o600):
     os.rename(tmp, path)
 
 
+_VERSION = []
+
+
 def restic_version():
-    out = restic(["version"]).stdout.split()
-    return out[1] if len(out) > 1 else "unknown"
+    """restic's version, as it prints it ("0.14.0"), read once per process."""
+    if not _VERSION:
+        out = restic(["version"]).stdout.split()
+        _VERSION.append(out[1] if len(out) > 1 else "unknown")
+    return _VERSION[0]
+
+
+def restic_at_least(*wanted):
+    """Whether this restic is at least version ``wanted`` (0, 17): newer features are used only where present."""
+    try:
+        have = tuple(int(part) for part in re.findall(r"\d+", restic_version())[:len(wanted)])
+    except ValueError:
+        return False
+    return have >= wanted
 
 
 def ensure_repository(repo=None, init_args=(), env=None, what="the repository"):
     """Initialise the repository only where there is none; a wrong password fails, it is never re-initialised."""
-    probe = restic(["cat", "config"], check=False, repo=repo, env=env)
+    probe = restic(["cat", "config"], check=False, repo=repo, env=env, timeout=probe_seconds())
     if probe.returncode == 0:
         return False
     text = redact(probe.stderr or "")
+    # restic 0.17 and later say it by exit code: 10, no repository there; 12, a wrong password. Older ones (Debian
+    # bookworm's 0.14) only say it in words, read below.
+    if restic_at_least(0, 17) and probe.returncode in (10, 12):
+        if probe.returncode == 12:
+            raise BackupError("%s exists but the password does not open it: %s" % (what, text.strip()[-300:]))
+        restic(["init"] + list(init_args), repo=repo, env=env)
+        return True
     if "wrong password" in text or "no key found" in text:
         raise BackupError("%s exists but the password does not open it: %s" % (what, text.strip()[-300:]))
     if "(401)" in text or "(403)" in text or "401 Unauthorized" in text:
@@ -175,7 +211,8 @@ def ensure_repository(repo=None, init_args=(), env=None, what="the repository"):
 def snapshots(namespace, repo=None):
     """The namespace's snapshots in the repository (or in ``repo``), oldest first."""
     # --no-lock: a listing never makes a backup that starts at the same moment fail on a lock of its own.
-    out = restic(["--no-lock", "snapshots", "--json", "--tag", TAG_PREFIX + namespace], repo=repo).stdout
+    out = restic(["--no-lock", "snapshots", "--json", "--tag", TAG_PREFIX + namespace], repo=repo,
+                 timeout=probe_seconds()).stdout
     try:
         return sorted(json.loads(out or "[]") or [], key=lambda s: s["time"])
     except (ValueError, KeyError, TypeError) as exc:
@@ -193,19 +230,26 @@ def snapshot_time(snap):
 
 
 def resolve_snapshot(namespace, wanted):
-    """latest, a snapshot ID (or its short form), or a time: the newest snapshot taken at or before it."""
+    """latest, retired (the last backup taken before the namespace was retired), a snapshot ID (or its short form),
+    or a time: the newest snapshot taken at or before it."""
     snaps = snapshots(namespace)
     if not snaps:
         raise BackupError("the repository has no snapshot of namespace %s" % namespace)
     if wanted in ("", "latest"):
         return snaps[-1]["id"]
+    if wanted == LAST_TAG:
+        retired = [s for s in snaps if LAST_TAG in (s.get("tags") or [])]
+        if not retired:
+            raise BackupError("namespace %s has no snapshot tagged %s (it was never retired with backups set up)"
+                              % (namespace, LAST_TAG))
+        return retired[-1]["id"]
     for snap in snaps:
         if snap["id"].startswith(wanted) or snap.get("short_id") == wanted:
             return snap["id"]
     try:
         when = datetime.datetime.fromisoformat(wanted.replace("Z", "+00:00"))
     except ValueError:
-        raise BackupError("snapshot %r is neither latest, a snapshot ID of namespace %s, nor a time like "
+        raise BackupError("snapshot %r is neither latest, retired, a snapshot ID of namespace %s, nor a time like "
                           "2026-12-01T10:00:00Z" % (wanted, namespace)) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.timezone.utc)
@@ -481,8 +525,9 @@ def backup(opts):
         # differs from run to run and the run tags differ per snapshot.
         # A namespace's last backup (--last, before it is retired) prunes nothing: it is what stays of it.
         if not getattr(opts, "last", False):
-            restic(["forget", "--tag", TAG_PREFIX + opts.namespace, "--group-by", "host", "--prune"]
-                   + forget_args(policy))
+            # --keep-tag: a namespace's last backup before it was retired is never pruned, also after it came back.
+            restic(["forget", "--tag", TAG_PREFIX + opts.namespace, "--group-by", "host", "--keep-tag", LAST_TAG,
+                    "--prune"] + forget_args(policy))
         state.update(last_status=1, last_snapshot=snapshot_id, bytes_added=summary.get("data_added", 0),
                      duration=time.time() - started)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, and reported as the run's failure
@@ -554,36 +599,58 @@ def next_due(interval, snaps, state):
     return due
 
 
+def offsite_behind(snaps, offsite_snaps):
+    """Whether the off-site copy lacks a snapshot the main repository holds (or could not be read)."""
+    if offsite_snaps is None:
+        return True
+    originals = set(s.get("original") or s["id"] for s in offsite_snaps)
+    return any(s["id"] not in originals for s in snaps or [])
+
+
 def offsite_due(state, now=None):
-    """Whether a failed off-site copy is to be made again now (every OFFSITE_RETRY_SECONDS until it succeeds)."""
-    if not offsite_repository() or state.get("offsite_last_status", 1) != 0:
-        return False
+    """Whether a copy may be tried again now: at most every OFFSITE_RETRY_SECONDS."""
     return (time.time() if now is None else now) - state.get("offsite_last_attempt", 0) >= OFFSITE_RETRY_SECONDS
+
+
+def try_lock(namespace):
+    """The namespace's run lock in this container, or None where a run holds it (that run is left alone)."""
+    try:
+        return hold_lock(namespace)
+    except BackupError:
+        return None
 
 
 def serve(opts):
     """The schedule: a backup when the newest snapshot in the repository is an interval old (at once when there is
-    none), a retry a minute after a failed run; an interval of 0 takes on-demand backups only. Nothing but a signal
-    ends it: any error is reported, and the loop goes on."""
+    none), a retry a minute after a failed run; an interval of 0 takes on-demand backups only. An off-site copy
+    that lacks a snapshot of the main repository (its host was down, or the service moved here from a node where
+    the copy failed) is caught up without a new backup. Nothing but a signal ends it: any error is reported, and the
+    loop goes on."""
     policy = json.loads(opts.policy)
     interval = policy["interval"]
     print("backup_runner: serving namespace %s, every %s s" % (opts.namespace, interval or "never"), flush=True)
     while True:
         try:
-            try:
-                snaps = snapshots(opts.namespace)
-            except BackupError:
-                snaps = []  # no repository yet, or its server is not up: the backup says which
+            snaps = listing(opts.namespace)  # None: no repository yet, or its server is not up: the backup says
+            offsite = offsite_repository()
+            offsite_snaps = listing(opts.namespace, offsite) if offsite else UNLISTED
             state = load_state(opts.state, opts.namespace)
-            # A copy that failed (its host was down) is made again after a while, without a new backup.
-            if snaps and offsite_due(state):
-                try:
-                    offsite_copy(opts.namespace, state)
-                finally:
-                    save_state(opts.state, opts.namespace, state)
+            if snaps and offsite and offsite_behind(snaps, offsite_snaps) and offsite_due(state):
+                # Under the run lock, so that an on-demand backup in this container is never overlapped; skipped
+                # while one runs (it copies too).
+                lock = try_lock(opts.namespace)
+                if lock is not None:
+                    with lock:
+                        state = load_state(opts.state, opts.namespace)
+                        try:
+                            offsite_snaps = offsite_copy(opts.namespace, state)
+                        except BackupError as exc:
+                            offsite_snaps = None
+                            print("backup_runner: %s" % exc, file=sys.stderr, flush=True)
+                        save_state(opts.state, opts.namespace, state)
             # The metrics on this node at once, from the repository: also where Swarm just moved the service.
-            write_metrics(opts, policy, state, snaps)
-            wait = next_due(interval, snaps, state) - time.time() if interval else 3600
+            write_metrics(opts, policy, state, snaps, offsite_snaps)
+            wait = next_due(interval, snaps or [], state) - time.time() if interval else 3600
             if wait > 0:
                 time.sleep(min(wait, 600))
                 continue
@@ -594,9 +661,11 @@ def serve(opts):
             time.sleep(RETRY_SECONDS)
 
 
-def metrics_text(namespace, policy, state, snaps, offsite_snaps=None, now=None):
+def metrics_text(namespace, policy, state, snaps, offsite_snaps=NO_OFFSITE, now=None):
     """The namespace's metrics, per repository (main; offsite where one is set). Each repository's last success is
-    read from the repository itself (its newest snapshot); ``offsite_snaps`` None: no off-site repository."""
+    read from the repository itself (its newest snapshot). A listing of None (the repository could not be read)
+    leaves that repository's last success and snapshot count out, rather than report 0 for a server that is only
+    down; ``offsite_snaps`` NO_OFFSITE: no off-site repository is set."""
     rows = []
 
     def add(name, value, help_text, repository=None):
@@ -604,17 +673,18 @@ def metrics_text(namespace, policy, state, snaps, offsite_snaps=None, now=None):
         rows.append((name, help_text, "%s{%s} %s" % (name, labels, value)))
 
     repos = [("main", snaps, state.get("last_attempt", 0), state.get("last_status", 0))]
-    if offsite_snaps is not None:
+    if offsite_snaps is not NO_OFFSITE:
         repos.append(("offsite", offsite_snaps, state.get("offsite_last_attempt", 0),
                       state.get("offsite_last_status", 0)))
     for repo, listing, attempt, status in repos:
-        add("swarmdata_backup_last_success_timestamp_seconds", snapshot_time(listing[-1]) if listing else 0,
-            "Time of the namespace's newest snapshot in the repository.", repo)
+        if listing is not None:
+            add("swarmdata_backup_last_success_timestamp_seconds", snapshot_time(listing[-1]) if listing else 0,
+                "Time of the namespace's newest snapshot in the repository.", repo)
+            add("swarmdata_backup_snapshots", len(listing), "Snapshots of the namespace in the repository.", repo)
         add("swarmdata_backup_last_attempt_timestamp_seconds", attempt,
             "Start of the last run (main) or off-site copy (offsite).", repo)
         add("swarmdata_backup_last_status", status,
             "1 if the last run (main) or off-site copy (offsite) succeeded, else 0.", repo)
-        add("swarmdata_backup_snapshots", len(listing), "Snapshots of the namespace in the repository.", repo)
     add("swarmdata_backup_duration_seconds", state.get("duration", 0), "Duration of the last run.", "main")
     add("swarmdata_backup_bytes_added", state.get("bytes_added", 0), "Bytes the last successful run added.", "main")
     add("swarmdata_backup_last_check_timestamp_seconds", state.get("last_check", 0),
@@ -635,20 +705,25 @@ def metrics_text(namespace, policy, state, snaps, offsite_snaps=None, now=None):
     return "\n".join(out) + "\n"
 
 
-def write_metrics(opts, policy, state, snaps=None, offsite_snaps=None):
+def listing(namespace, repo=None):
+    """The namespace's snapshots in the main repository (or ``repo``), or None where it cannot be read."""
+    try:
+        return snapshots(namespace, repo=repo)
+    except BackupError:
+        return None
+
+
+def write_metrics(opts, policy, state, snaps=UNLISTED, offsite_snaps=UNLISTED):
     """Write (and return) the namespace's metrics; ``snaps`` and ``offsite_snaps``, the repositories' listings where
-    the caller has them. Written to the state directory and, where BACKUP_TEXTFILE_DIR names one, to node_exporter's
-    textfile collector directory (each in one rename, as the collector asks)."""
-    if snaps is None:
-        try:
-            snaps = snapshots(opts.namespace)
-        except BackupError:
-            snaps = []
-    if offsite_snaps is None and offsite_repository():
-        try:
-            offsite_snaps = snapshots(opts.namespace, repo=offsite_repository())
-        except BackupError:
-            offsite_snaps = []
+    the caller has them (None: it could not read one). Written to the state directory and, where
+    BACKUP_TEXTFILE_DIR names one, to node_exporter's textfile collector directory (each in one rename, as the
+    collector asks)."""
+    if snaps is UNLISTED:
+        snaps = listing(opts.namespace)
+    if not offsite_repository():
+        offsite_snaps = NO_OFFSITE
+    elif offsite_snaps is UNLISTED:
+        offsite_snaps = listing(opts.namespace, offsite_repository())
     text = metrics_text(opts.namespace, policy, state, snaps, offsite_snaps)
     os.makedirs(opts.state, exist_ok=True)
     write_atomic(os.path.join(opts.state, opts.namespace + ".prom"), text, 0o644)
@@ -734,6 +809,9 @@ def serve_repository(serve_args):
     directory; the password never reaches a command line."""
     password = http_password()
     argv = ["rclone", "serve", "restic"]
+    if os.environ.get("BACKUP_HTTP_PASSWORD_FILE") and not password:
+        raise BackupError("the HTTP password file %s is empty: the server would ask for no credentials, so it does "
+                          "not start" % os.environ["BACKUP_HTTP_PASSWORD_FILE"])
     if password:
         folder = tempfile.mkdtemp(prefix="swarmdata-repository-")
         htpasswd = os.path.join(folder, "htpasswd")
@@ -810,11 +888,12 @@ def main(argv=None):
             return 1
     opts = parser.parse_args(argv)
     try:
-        password = http_password()
-        for base_var, repo_var in (("BACKUP_REPOSITORY_BASE", "RESTIC_REPOSITORY"),
-                                   ("BACKUP_OFFSITE_BASE", "BACKUP_OFFSITE_REPOSITORY")):
+        # Each server's own credentials: the off-site server's cross the network, and open nothing in the cluster.
+        for base_var, repo_var, password_var in (
+                ("BACKUP_REPOSITORY_BASE", "RESTIC_REPOSITORY", "BACKUP_HTTP_PASSWORD_FILE"),
+                ("BACKUP_OFFSITE_BASE", "BACKUP_OFFSITE_REPOSITORY", "BACKUP_OFFSITE_HTTP_PASSWORD_FILE")):
             if os.environ.get(base_var):
-                os.environ[repo_var] = repository_url(os.environ[base_var], opts.namespace, password)
+                os.environ[repo_var] = repository_url(os.environ[base_var], opts.namespace, http_password(password_var))
         if opts.command in ("backup", "restore"):
             with hold_lock(opts.namespace):
                 {"backup": backup, "restore": restore}[opts.command](opts)

@@ -98,7 +98,7 @@ def exec_in(container, command, timeout):
     raw = docker("POST", "/exec/%s/start" % created["Id"], {"Detach": False, "Tty": False}, timeout=timeout,
                  raw=True)
     # The stream ends when the command does; its exit code may be recorded a moment later.
-    for _ in range(50):
+    for _attempt in range(50):
         state = docker("GET", "/exec/%s/json" % created["Id"])
         if not state.get("Running"):
             return state.get("ExitCode"), demux(raw)[-OUTPUT_LIMIT:]
@@ -110,9 +110,19 @@ def is_manager():
     return bool((docker("GET", "/info").get("Swarm") or {}).get("ControlAvailable"))
 
 
-def running_tasks(service):
-    tasks = docker("GET", "/tasks?" + _query({"service": [service], "desired-state": ["running"]}))
-    return sum(1 for t in tasks if (t.get("Status") or {}).get("State") == "running")
+# A task in one of these states may have a container that runs (or is about to): scaling down waits until none is.
+LIVE_STATES = ("new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting", "running")
+
+
+def task_counts(service):
+    """(tasks Swarm wants running that run, tasks whose container may still run whatever Swarm wants of them).
+
+    A task scaled away is no longer wanted at once, but its container runs until it has stopped (its stop grace
+    period): the second count is what tells that the application has really stopped."""
+    tasks = docker("GET", "/tasks?" + _query({"service": [service]}))
+    state = [((t.get("Status") or {}).get("State"), t.get("DesiredState")) for t in tasks]
+    return (sum(1 for now, wanted in state if now == "running" and wanted == "running"),
+            sum(1 for now, _wanted in state if now in LIVE_STATES))
 
 
 def scale(service, down, label, wait=SCALE_WAIT_SECONDS):
@@ -143,7 +153,9 @@ def scale(service, down, label, wait=SCALE_WAIT_SECONDS):
     mode["Replicated"]["Replicas"] = target
     docker("POST", "/services/%s/update?version=%d" % (current["ID"], current["Version"]["Index"]), spec)
     deadline = time.time() + wait
-    while running_tasks(service) != target:
+    # Down: until no container of the service may still run (the application has stopped, not only been told to).
+    # Up: until it runs its former count of tasks.
+    while (task_counts(service)[1] != 0) if down else (task_counts(service)[0] != target):
         if time.time() > deadline:
             raise HookError("service %s does not run %d task(s) %d s after it was scaled %s" % (
                 service, target, wait, "down to 0" if down else "back to %d" % target))
