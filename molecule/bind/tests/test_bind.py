@@ -62,10 +62,17 @@ def on_primary(lab, script):
     return lab["hosts"][lab["primary"]].check_output("python3 -c %s" % shlex.quote(script))
 
 
-def sender_container(lab):
-    cid = lab["hosts"][lab["primary"]].check_output(
-        "docker ps -q -f label=com.docker.swarm.service.name=swarmdata_sender")
-    assert cid, "no running sender container on the primary"
+def sender_container(lab, timeout=90):
+    """The running sender's container id. Swarm restarts a killed sender after its restart delay, so an
+    earlier test's kill may leave a moment with none: wait for one rather than catch that moment."""
+    deadline = time.time() + timeout
+    while True:
+        cid = lab["hosts"][lab["primary"]].check_output(
+            "docker ps -q -f label=com.docker.swarm.service.name=swarmdata_sender")
+        if cid or time.time() > deadline:
+            break
+        time.sleep(2)
+    assert cid, "no running sender container on the primary after %d s" % timeout
     return cid.split()[0]
 
 

@@ -1,4 +1,4 @@
-"""Backups on the real lab (docs/backup.md): the repository server on the third node, a backup service per
+"""Backups on the real lab (docs/backup.md): the repository server on the first node (the manager), a backup service per
 namespace that backs up at once and then on its schedule, playbooks/backup.yml and playbooks/restore.yml with
 Debian's restic, the append-only off-site copy on a fourth host outside the swarm, and the metrics as
 node_exporter serves them. Files are really deleted and corrupted, then restored, and every file is checked by
@@ -296,6 +296,52 @@ def test_the_metrics_reach_node_exporter_and_their_times_are_the_repositories(la
             assert match, served[-3000:]
             newest = restic_time(listing(lab, ns, offsite=offsite)[-1]["time"])
             assert abs(float(match.group(1)) - newest) < 0.01, (ns, repository, match.group(1), newest)
+
+
+def test_a_backup_service_whose_node_is_lost_moves_and_backs_up_on_another(lab):
+    """The fault: the node wiki's backup service runs on (a replica) is stopped. Swarm runs the service on the
+    other replica, which backs up from its own newest snapshot into the same repository; the stopped node comes back
+    and rejoins."""
+    lost = task_node(lab, "wiki")
+    assert lost not in (lab["primary"].backend.name, lab["repo_host"]), lost  # a replica, not the repository host
+    subprocess.run(["docker", "stop", "-t", "1", lost], check=True, capture_output=True, timeout=120)
+    try:
+        deadline = time.time() + 180
+        moved = lost
+        while moved in (lost, "") and time.time() < deadline:
+            time.sleep(3)
+            moved = task_node(lab, "wiki")
+        assert moved not in (lost, "", lab["primary"].backend.name), moved
+        # A run on the node it moved to (backup.yml would first snapshot every replica, the lost one too).
+        host = lab["hosts"][moved]
+        deadline = time.time() + 60
+        cid = ""
+        while not cid and time.time() < deadline:
+            cid = host.run("docker ps -q --filter label=com.docker.swarm.service.name=%s_backup-wiki" % STACK
+                           ).stdout.strip()
+            time.sleep(1)
+        run = host.run("docker exec %s backup-runner backup" % cid)
+        assert run.rc == 0, run.stdout + run.stderr
+        report = json.loads(run.stdout)
+        assert report["source"].startswith("/snapshots/wiki/") and report["drill"] == "ok", report
+        # The repository's newest snapshot is the one it took there.
+        assert listing(lab, "wiki")[-1]["id"].startswith(report["snapshot"]), (report, listing(lab, "wiki")[-1])
+    finally:
+        subprocess.run(["docker", "start", lost], check=True, capture_output=True, timeout=120)
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            states = lab["manager"].run("docker node ls --format '{{.Hostname}} {{.Status}}'").stdout.split("\n")
+            if "%s Ready" % lost in states:
+                break
+            time.sleep(3)
+    assert "%s Ready" % lost in states, states
+    # Replication to it resumes (its receiver runs again): a probe written on the primary reaches it.
+    probe = "%s/namespaces/db/node-loss-probe.txt" % lab["root"]
+    lab["primary"].check_output("date > %s" % probe)
+    deadline = time.time() + 180
+    while not lab["hosts"][lost].file(probe).exists:
+        assert time.time() < deadline, "replication to %s did not resume" % lost
+        time.sleep(2)
 
 
 def test_a_restore_onto_an_unmounted_disk_is_refused_and_writes_nothing(lab):
