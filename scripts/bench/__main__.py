@@ -6,6 +6,7 @@
     python3 scripts/bench.py --variant glusterfs --json gluster.json   # the lab deployed with glusterfs
     python3 scripts/bench.py --table bind.json gluster.json            # both runs in one table
     python3 scripts/bench.py --quick --inventory /tmp/lab/hosts.yml   # another lab (default: inventories/lab)
+    python3 scripts/bench.py --phases backup --bulk-mib 256 --namespace wiki --inventory <a lab with backups>
 
 It talks to the lab nodes with ``docker exec`` only; the one network address it uses is a lab node's
 own address on the lab network, for the bare-rsync baseline. Everything it creates (a ``.bench-<pid>``
@@ -41,6 +42,7 @@ import time
 if not __package__:  # run as `python scripts/bench` (the directory): its parent holds the package
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench.backup import phase_backup  # noqa: E402
 from bench.bulk import phase_bulk  # noqa: E402
 from bench.core import Bench, fmt_s, md5_file  # noqa: E402
 from bench.lab import REPO, BenchError, Poller, dx, dx_ok, load_plan, run_job  # noqa: E402
@@ -50,14 +52,16 @@ from bench.rerun import phase_rerun  # noqa: E402
 from bench.tree import phase_tree  # noqa: E402
 from bench.variants import VARIANTS  # noqa: E402
 
-PHASES = ("latency", "bulk", "tree", "rerun")
-# The re-run phase runs site.yml several times (about 30 s each): asked for by name or with --rerun.
+PHASES = ("latency", "bulk", "tree", "rerun", "backup")
+# The re-run phase runs site.yml several times (about 30 s each): asked for by name or with --rerun. The backup phase
+# (an inventory with replication_backup_host, --bulk-mib of new data) only by name.
 DEFAULT_PHASES = ("latency", "bulk", "tree")
 
 PHASE_FUNCS = {"latency": ("1. propagation latency", phase_latency),
                "bulk": ("2. bulk throughput", phase_bulk),
                "tree": ("3. small changes in a big tree", phase_tree),
-               "rerun": ("4. site.yml re-run (changed=0)", phase_rerun)}
+               "rerun": ("4. site.yml re-run (changed=0)", phase_rerun),
+               "backup": ("5. backups: first, new data, incremental, restore", phase_backup)}
 
 
 def run_phases(bench, writer_node, reader_nodes, namespace_path):
@@ -184,6 +188,7 @@ def main(argv=None):
     rc = 0
     try:
         plan = load_plan(opts.inventory, opts.variant)
+        bench.plan = plan
         writer, readers, path = VARIANTS[opts.variant](bench, plan)
         meta.update(bench.meta)
         print("swarmdata replication benchmark")

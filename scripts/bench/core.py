@@ -17,6 +17,7 @@ class Bench:
         self.pollers = {}
         self.cleanups = []
         self.started = time.monotonic()
+        self.plan = None  # the plan (lab.load_plan), once read
         self.status_probe = None  # variant hook: {reader: {...}} of the replication's own status, or None
         self.meta = {}
 

@@ -61,6 +61,18 @@ def summary(meta, results):
                          "%.1f / %.1f, %.2f" % (rerun["baseline"]["p50"], rerun["baseline"]["p95"], rerun["ratio"])))
         elif "error" in rerun:
             rows.append((variant, "site.yml re-run", "FAILED"))
+        backup = res.get("backup", {})
+        for key, what in (("new_data", "backup.yml, first of %s" % fmt_mib(backup.get("new_data", {}).get("bytes", 0))),
+                          ("incremental", "backup.yml, 10 files changed")):
+            if key in backup:
+                rows.append((variant, "%s: playbook / runner (s)" % what, "%.2f / %.2f" % (
+                    backup[key]["playbook_s"], backup[key]["report"].get("seconds", 0))))
+        if "restore" in backup:
+            r = backup["restore"]
+            rows.append((variant, "restore.yml, %s: playbook / runner / then on every node (s)" % fmt_mib(r["bytes"]),
+                         "%.2f / %.2f / %.2f" % (r["playbook_s"], r["seconds"] or 0, r["replicated_s"])))
+        elif "error" in backup:
+            rows.append((variant, "backup", "FAILED"))
     width = max([len(r[1]) for r in rows] + [6])
     print("== summary (%s, %d swarm nodes, %s)" % (meta.get("date"), meta.get("swarm_nodes", 0), meta.get("commit")))
     print("  %-9s %-*s  %s" % ("variant", width, "figure", "value"))

@@ -107,6 +107,8 @@ def test_a_backup_restores_to_identical_checksums_whole_and_by_path(lab):
     out = json.loads(backup(lab).stdout)
     assert out["drill"] == "ok" and out["check"] == "1/10"
     assert out["bytes_added"] > 3 * 1024 * 1024
+    # The run's seconds, as the state file keeps them for the duration metric.
+    assert out["seconds"] == round(json.loads((lab["state"] / "wiki.json").read_text())["duration"], 2) > 0
     # Deleted and corrupted, then restored whole: every file identical, the replaced ones kept aside.
     (lab["source"] / "pages" / "p03.txt").unlink()
     (lab["source"] / "pages" / "deep" / "big.bin").write_bytes(b"corrupted")

@@ -547,7 +547,8 @@ def backup(opts):
     save_state(opts.state, opts.namespace, state)
     write_metrics(opts, policy, state, offsite_snaps=copied)
     report = {"namespace": opts.namespace, "snapshot": snapshot_id, "source": opts.source,
-              "bytes_added": state["bytes_added"], "check": state["last_check_part"], "drill": "ok"}
+              "bytes_added": state["bytes_added"], "seconds": round(state["duration"], 2),
+              "check": state["last_check_part"], "drill": "ok"}
     if events:
         report["hooks"] = events
     if offsite_repository():
@@ -737,6 +738,7 @@ def restore(opts):
     """Into a staging directory, then moved in with rsync: the target directory stays the same directory (a watch
     on it, the namespace's marker and its mount stay), and whatever the restore replaces or deletes is moved aside
     into a dated directory under the state directory, never deleted."""
+    started = time.time()
     target = os.path.abspath(opts.target)
     # The namespace's own copy only: a target whose marker is missing (its disk not mounted) or foreign is never
     # written to. A restore into a new, empty directory passes no --identity.
@@ -798,7 +800,7 @@ def restore(opts):
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     print(json.dumps({"namespace": opts.namespace, "into": into, "snapshot": snapshot_id, "paths": paths or ["/"],
-                      "dry_run": bool(opts.dry_run),
+                      "dry_run": bool(opts.dry_run), "seconds": round(time.time() - started, 2),
                       "changes": [line for line in changes.splitlines() if line and not line.startswith(".d")],
                       "replaced_kept_in": aside if os.path.isdir(aside) else None}))
 
