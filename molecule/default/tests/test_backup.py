@@ -153,6 +153,12 @@ def test_deleted_and_corrupted_files_restored_to_identical_checksums_on_every_no
         assert partial[rel] == good[primary.backend.name][rel]
     assert "bk/f4.bin" not in partial and "bk/added.txt" in partial
 
+    # Bit rot: a file corrupted with its size and mtime kept. Replication's quick check leaves the replicas' good
+    # copy alone; the restore compares contents, so the primary's is restored too.
+    primary.check_output("cd %s/bk && cp -p f9.bin /tmp/f9.ref && printf ROT | dd of=f9.bin bs=1 seek=5 conv=notrunc "
+                         "2>/dev/null && touch -r /tmp/f9.ref f9.bin && rm /tmp/f9.ref" % wiki)
+    assert manifest(primary, wiki)["bk/f9.bin"] != good[primary.backend.name]["bk/f9.bin"]
+
     # The whole restore: every file identical to the backup, on every node; what it replaced is kept aside.
     rc, out = run_playbook("-e", "namespace=wiki", playbook="playbooks/restore.yml")
     assert rc == 0 and recap(out)[primary.backend.name]["failed"] == 0, out[-3000:]
@@ -160,8 +166,9 @@ def test_deleted_and_corrupted_files_restored_to_identical_checksums_on_every_no
     assert restored == good, "restored tree differs"
     # The namespace directory itself keeps its owner and mode (a snapshot's root carries none).
     assert primary.check_output("stat -c '%%a %%u %%g' %s" % wiki) == root_meta
-    kept = primary.check_output("find %s/state/backup/replaced/wiki -name added.txt -o -name f7.bin" % root)
-    assert "added.txt" in kept and "f7.bin" in kept, kept
+    kept = primary.check_output("find %s/state/backup/replaced/wiki -name added.txt -o -name f7.bin -o -name f9.bin"
+                                % root)
+    assert "added.txt" in kept and "f7.bin" in kept and "f9.bin" in kept, kept
 
 
 def test_every_backup_is_copied_off_site_append_only_outside_the_swarm(lab):
@@ -342,6 +349,81 @@ def test_a_backup_service_whose_node_is_lost_moves_and_backs_up_on_another(lab):
     while not lab["hosts"][lost].file(probe).exists:
         assert time.time() < deadline, "replication to %s did not resume" % lost
         time.sleep(2)
+
+
+def test_a_killed_backup_leaves_a_lock_that_does_not_block_the_next(lab):
+    """The fault: a backup in wiki's service container is killed (SIGKILL, runner and restic) while restic holds a
+    lock in the repository; the lock file is really left on the repository host. The next backup.yml removes that
+    stale lock only, and succeeds."""
+    repo = lab["hosts"][lab["repo_host"]]
+    locks = "%s/backup/wiki/locks" % lab["root"]
+    host = lab["hosts"][task_node(lab, "wiki")]
+    cid = host.check_output("docker ps -q --filter label=com.docker.swarm.service.name=%s_backup-wiki" % STACK
+                            ).split()[0]
+
+    def run_pids():
+        """The on-demand run's runner and its restic processes, as the node sees the container's processes (the
+        image has no ps); the service's own schedule loop (backup-runner serve) is left alone."""
+        rows = [line.split(None, 1) for line in host.check_output("docker top %s -eo pid,args" % cid).splitlines()[1:]]
+        runner = [pid for pid, args in rows if args.rstrip().endswith("backup_runner.py backup")]
+        restic = [pid for pid, args in rows if args.split()[0].rsplit("/", 1)[-1] == "restic"]
+        return runner, restic
+
+    left = []
+    for _attempt in range(3):  # the kill may fall between two restic commands, which leaves no lock: try again
+        host.check_output("docker exec -d %s backup-runner backup" % cid)
+        deadline = time.time() + 60
+        while not run_pids()[1]:
+            assert time.time() < deadline, "no restic process started"
+            time.sleep(0.05)
+        runner, restic = run_pids()
+        host.run("kill -KILL %s" % " ".join(runner + restic))  # at once: an orphaned restic would finish cleanly
+        left = repo.check_output("ls %s" % locks).split()
+        if left:
+            break
+        time.sleep(2)
+    assert left, "no lock was left by the killed backup"
+    rc, out = run_playbook("-e", "namespace=wiki", playbook="playbooks/backup.yml")
+    assert rc == 0 and re.search(r"""["']?drill["']?: ["']?ok""", out), out[-3000:]
+    assert not set(left) & set(repo.check_output("ls %s" % locks).split())
+
+
+def kept_by_policy(snapshots, policy):
+    """The ids restic forget keeps of one group of snapshots under the policy's keep counts: the newest keep_last,
+    and the newest of each of the newest keep_hourly hours, keep_daily days, keep_weekly ISO weeks and keep_monthly
+    months (restic's rule, in the snapshots' UTC times)."""
+    ordered = sorted(snapshots, key=lambda snap: restic_time(snap["time"]), reverse=True)
+    keep = set(snap["original"] for snap in ordered[:policy.get("keep_last") or 0])
+    buckets = {"keep_hourly": "%Y-%m-%d %H", "keep_daily": "%Y-%m-%d", "keep_weekly": "%G-%V", "keep_monthly": "%Y-%m"}
+    for key, fmt in buckets.items():
+        seen = []
+        for snap in ordered:
+            bucket = time.strftime(fmt, time.gmtime(restic_time(snap["time"])))
+            if seen and seen[-1] == bucket:
+                continue
+            if len(seen) == (policy.get(key) or 0):
+                break
+            seen.append(bucket)
+            keep.add(snap["original"])
+    return keep
+
+
+def test_retention_keeps_what_the_policy_says_and_the_off_site_copy_keeps_all(lab):
+    """wiki's policy (the service's own, from its criticality) prunes the main repository after each run; the
+    append-only off-site copy keeps every snapshot ever taken, so it shows what was pruned. Backups are added until
+    some must have been."""
+    policy = json.loads(in_service(lab, "wiki", "echo \"$BACKUP_POLICY\""))
+    assert policy.get("keep_last"), policy  # wiki's criticality (high) keeps the newest few: some must go
+    in_service(lab, "wiki", "backup-runner backup")  # this test's own run, whatever the earlier tests left
+    for _run in range(policy["keep_last"] + 2):
+        if len(listing(lab, "wiki", offsite=True)) >= policy["keep_last"] + 2:
+            break
+        in_service(lab, "wiki", "backup-runner backup")
+    main = set(snap["id"] for snap in listing(lab, "wiki"))
+    every = listing(lab, "wiki", offsite=True)
+    assert main <= set(snap["original"] for snap in every), (main, every)
+    assert main == kept_by_policy(every, policy), (policy, main, every)
+    assert len(main) < len(every)
 
 
 def test_a_restore_onto_an_unmounted_disk_is_refused_and_writes_nothing(lab):

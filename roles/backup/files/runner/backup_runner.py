@@ -61,6 +61,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -472,7 +473,7 @@ def with_hooks(opts, copy, events):
             scaled = True  # also when the scale down fails halfway: scaling up is a no-op where nothing changed
             scale(settings, namespace, True, events)
         result = copy()
-    except Exception as exc:  # noqa: BLE001 - reported with whatever the clean-up below adds
+    except BaseException as exc:  # noqa: BLE001 - also SIGTERM (a stopped or moved service): cleaned up, re-raised
         failure = exc
     if scaled:
         try:
@@ -485,6 +486,9 @@ def with_hooks(opts, copy, events):
         except BackupError as exc:
             errors.append(str(exc))
     if failure is not None and errors:
+        if not isinstance(failure, Exception):  # ended by a signal: say what the clean-up met, then end as asked
+            print("backup_runner: stopped; and then %s" % "; ".join(errors), file=sys.stderr, flush=True)
+            raise failure
         raise BackupError("%s; and then %s" % (failure, "; ".join(errors)))
     if failure is not None:
         raise failure
@@ -528,10 +532,10 @@ def backup(opts):
             # --keep-tag: a namespace's last backup before it was retired is never pruned, also after it came back.
             restic(["forget", "--tag", TAG_PREFIX + opts.namespace, "--group-by", "host", "--keep-tag", LAST_TAG,
                     "--prune"] + forget_args(policy))
-        state.update(last_status=1, last_snapshot=snapshot_id, bytes_added=summary.get("data_added", 0),
+        state.update(last_status=1, failures=0, last_snapshot=snapshot_id, bytes_added=summary.get("data_added", 0),
                      duration=time.time() - started)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded, and reported as the run's failure
-        state.update(last_error=redact(str(exc)), duration=time.time() - started)
+        state.update(last_error=redact(str(exc)), duration=time.time() - started, failures=state.get("failures", 0) + 1)
         save_state(opts.state, opts.namespace, state)
         write_metrics(opts, policy, state)
         if isinstance(exc, BackupError):
@@ -589,14 +593,22 @@ def offsite_copy(namespace, state):
     return copied
 
 
+def retry_delay(interval, failures):
+    """How long after a failed run the next one is tried: a minute after the first failure, doubling with each
+    further one in a row, at most a quarter of the interval (and never less than a minute). A hook that keeps
+    failing does not stop and start its application every minute."""
+    return max(RETRY_SECONDS, min(RETRY_SECONDS * 2 ** max(0, failures - 1), interval / 4))
+
+
 def next_due(interval, snaps, state):
     """When the next scheduled run is due: an interval after the newest snapshot in the repository, at once when
-    there is none, and a minute after a failed run (one that failed after it made its snapshot included)."""
+    there is none, and after a failed run (one that failed after it made its snapshot included) its retry delay."""
+    retry = state.get("last_attempt") and state.get("last_status") == 0
     if not snaps:
-        return 0
+        return state["last_attempt"] + retry_delay(interval, state.get("failures", 1)) if retry else 0
     due = snapshot_time(snaps[-1]) + interval
-    if state.get("last_attempt") and state.get("last_status") == 0:
-        due = min(due, state["last_attempt"] + RETRY_SECONDS)
+    if retry:
+        due = min(due, state["last_attempt"] + retry_delay(interval, state.get("failures", 1)))
     return due
 
 
@@ -630,8 +642,21 @@ def serve(opts):
     policy = json.loads(opts.policy)
     interval = policy["interval"]
     print("backup_runner: serving namespace %s, every %s s" % (opts.namespace, interval or "never"), flush=True)
+    settings = hook_settings()
+    recovered = not (settings and settings[0].get("scale_to_zero"))
     while True:
         try:
+            if not recovered:
+                # A run killed between its scale down and up (its node lost, the service killed) left the
+                # application at 0 with its former count as a label: back at once, not at the next backup (which
+                # scales back first too). Tried again at each wake-up while the agents cannot be reached.
+                try:
+                    with hold_lock(opts.namespace):
+                        scale(settings, opts.namespace, False, [])
+                    recovered = True
+                except BackupError as exc:
+                    print("backup_runner: scaling %s back: %s" % (settings[0]["service"], exc), file=sys.stderr,
+                          flush=True)
             snaps = listing(opts.namespace)  # None: no repository yet, or its server is not up: the backup says
             offsite = offsite_repository()
             offsite_snaps = listing(opts.namespace, offsite) if offsite else UNLISTED
@@ -774,7 +799,9 @@ def restore(opts):
             os.chmod(staging, stat.S_IMODE(live.st_mode))
         # Itemised: what the restore changes (or, with --dry-run, would change; then nothing is moved in or aside).
         # The target's own marker is never replaced, nor deleted (the backup's copy of it is left out).
-        rsync = (["rsync", "-aH", "--numeric-ids", "--itemize-changes", "--delete"]
+        # --checksum: a file whose contents rotted with its size and mtime kept is restored too (the quick check
+        # would take it for unchanged); it reads both trees once, which a restore can afford.
+        rsync = (["rsync", "-aH", "--checksum", "--numeric-ids", "--itemize-changes", "--delete"]
                  + (["--exclude", "/" + opts.marker] if opts.marker else []) + ["--backup", "--backup-dir", aside])
         if opts.dry_run:
             rsync[1:1] = ["--dry-run"]
@@ -848,6 +875,10 @@ def env_args(parser, *names, **required):
                             required=required.get(name, True) and value is None)
 
 
+def _terminated(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -889,6 +920,10 @@ def main(argv=None):
             print("backup_runner: %s" % exc, file=sys.stderr)
             return 1
     opts = parser.parse_args(argv)
+    if opts.command in ("backup", "serve"):
+        # docker stop (a service stopped, moved or updated) sends SIGTERM: as an exit, so that a run between its
+        # hooks still scales its application back and runs post before it ends (the stack gives it the time).
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         # Each server's own credentials: the off-site server's cross the network, and open nothing in the cluster.
         for base_var, repo_var, password_var in (

@@ -264,6 +264,11 @@ def _post(address, port, body, password, timeout):
             return exc.code, json.loads(exc.read() or b"{}")
         except ValueError:
             return exc.code, {"error": str(exc)}
+    except TimeoutError:
+        # Connected, then no answer in time: the agent may still be running the command. Never a miss, which would
+        # ask the next agent (a second pre in another replica).
+        return "timeout", {"error": "the hook agent at %s did not answer within %d s; the command may still be "
+                                    "running there" % (address, timeout)}
     except (OSError, ValueError) as exc:
         return None, {"error": "%s: %s" % (address, exc)}
 
@@ -276,6 +281,8 @@ def call(name, port, body, password, timeout):
         status, answer = _post(address, port, body, password, timeout)
         if status == 200:
             return answer
+        if status == "timeout":
+            raise HookError(answer["error"])
         if status is None or answer.get("not_here"):
             misses.append(answer.get("error", "?"))
             continue
