@@ -370,11 +370,13 @@ def test_a_killed_backup_leaves_a_lock_that_does_not_block_the_next(lab):
         return runner, restic
 
     left = []
-    for _attempt in range(3):  # the kill may fall between two restic commands, which leaves no lock: try again
+    for _attempt in range(5):  # the kill may fall between two restic commands, which leaves no lock: try again
         host.check_output("docker exec -d %s backup-runner backup" % cid)
         deadline = time.time() + 60
-        while not run_pids()[1]:
-            assert time.time() < deadline, "no restic process started"
+        # Until one of its restic commands holds a lock in the repository (restic makes it after opening the
+        # repository, so a kill as the process appears would come too early).
+        while not repo.run("ls %s" % locks).stdout.split():
+            assert time.time() < deadline, "no restic command of the run took a lock"
             time.sleep(0.05)
         runner, restic = run_pids()
         host.run("kill -KILL %s" % " ".join(runner + restic))  # at once: an orphaned restic would finish cleanly
