@@ -11,39 +11,23 @@ never taken back by hand.
 import base64
 import json
 import os
-import subprocess
-import sys
 import time
 
 from bench.bulk import bulk_plan
 from bench.core import fmt_mib, verify_same
-from bench.lab import REPO, BenchError, dx, forget, run_job, spawn
+from bench.lab import REPO, BenchError, dx, playbook_json, run_job
 
 
 def playbook(bench, name, extra):
     """Run playbooks/<name> with ``extra`` vars; (wall seconds, the runner's JSON report the playbook printed)."""
     opts = bench.opts
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1")
-    exe = os.path.join(os.path.dirname(os.path.abspath(sys.executable)), "ansible-playbook")
-    argv = [exe if os.path.exists(exe) else "ansible-playbook", "-i", os.path.abspath(opts.inventory),
-            "-e", json.dumps(extra), os.path.join(REPO, "playbooks", name)]
     started = time.monotonic()
-    proc = spawn(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                 stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = proc.communicate(timeout=opts.timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise BenchError("%s timed out after %d s" % (name, opts.timeout)) from None
-    finally:
-        forget(proc)
+    rc, out, err = playbook_json(opts.inventory, os.path.join(REPO, "playbooks", name), extra, opts.timeout, name)
     took = time.monotonic() - started
     try:
         plays = json.loads(out)["plays"]
     except (ValueError, KeyError):
-        raise BenchError("%s (exit %d): %s" % (name, proc.returncode, (err or out)[-800:])) from None
+        raise BenchError("%s (exit %d): %s" % (name, rc, (err or out)[-800:])) from None
     report = None
     for play in plays:
         for task in play["tasks"]:
@@ -53,8 +37,8 @@ def playbook(bench, name, extra):
                 msg = result.get("msg")
                 if isinstance(msg, dict) and "snapshot" in msg:
                     report = msg
-    if proc.returncode != 0 or report is None:
-        raise BenchError("%s (exit %d) printed no report" % (name, proc.returncode))
+    if rc != 0 or report is None:
+        raise BenchError("%s (exit %d) printed no report" % (name, rc))
     return took, report
 
 

@@ -259,6 +259,27 @@ class Poller:
 PLAN_PLAYBOOK = os.path.join(HERE, "plan.yml")
 
 
+def playbook_json(inventory, playbook, extra, timeout, what):
+    """Run ``playbook`` against ``inventory`` with ``extra`` vars and Ansible's JSON callback, from this checkout's
+    ansible.cfg; (exit code, stdout, stderr). ``what`` names it in a timeout's message."""
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1")
+    exe = os.path.join(os.path.dirname(os.path.abspath(sys.executable)), "ansible-playbook")
+    argv = [exe if os.path.exists(exe) else "ansible-playbook", "-i", os.path.abspath(inventory),
+            "-e", json.dumps(extra), playbook]
+    proc = spawn(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                 text=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise BenchError("%s timed out after %ds" % (what, timeout)) from None
+    finally:
+        forget(proc)
+    return proc.returncode, out, err
+
+
 def load_plan(inventory, variant, timeout=120):
     """The plan for ``inventory`` with ``replication_variant`` set to ``variant`` (as ``site.yml -e`` does), as
     ``lookup('swarmdata.replication.topology')`` gives it to the playbooks, plus ``stacks`` (stack name per
@@ -267,28 +288,13 @@ def load_plan(inventory, variant, timeout=120):
     if not os.path.isfile(inventory):
         raise BenchError("inventory %s not found (--inventory; scripts/lab.sh writes inventories/lab/hosts.yml)"
                          % inventory)
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1")
-    playbook = os.path.join(os.path.dirname(os.path.abspath(sys.executable)), "ansible-playbook")
-    if not os.path.exists(playbook):
-        playbook = "ansible-playbook"
-    argv = [playbook, "-i", os.path.abspath(inventory), "-e", json.dumps({"replication_variant": variant}),
-            PLAN_PLAYBOOK]
-    proc = spawn(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                 text=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise BenchError("reading the plan timed out after %ds" % timeout) from None
-    finally:
-        forget(proc)
+    rc, out, err = playbook_json(inventory, PLAN_PLAYBOOK, {"replication_variant": variant}, timeout,
+                                 "reading the plan")
     try:
         result = json.loads(out)["plays"][0]["tasks"][-1]["hosts"]["localhost"]
     except (ValueError, KeyError, IndexError):
         raise BenchError("could not read the plan from %s (exit %d): %s" % (
-            inventory, proc.returncode, (err or out).strip()[-800:])) from None
+            inventory, rc, (err or out).strip()[-800:])) from None
     if result.get("failed"):
         raise BenchError("the plan for %s: %s" % (inventory, result.get("msg")))
     msg = json.loads(result["msg"])
