@@ -40,11 +40,25 @@ def metrics(host, lab, ns):
                 if line.startswith("swarmdata_") and 'repository="offsite"' not in line)
 
 
+def service_container(lab, ns, wait=0):
+    """(the node's host, the container id) of the backup service of ``ns`` where Swarm runs it; looked for once, or
+    for up to ``wait`` seconds (a service that just moved)."""
+    host = lab["hosts"][task_node(lab, ns)]
+    deadline = time.time() + wait
+    while True:
+        cid = host.run("docker ps -q --filter label=com.docker.swarm.service.name=%s_backup-%s" % (STACK, ns)
+                       ).stdout.split()
+        if cid or time.time() >= deadline:
+            break
+        time.sleep(1)
+    assert cid, "no running container of %s_backup-%s on %s" % (STACK, ns, host.backend.name)
+    return host, cid[0]
+
+
 def in_service(lab, ns, command):
     """Run ``command`` (a shell line) in the backup service container of ``ns``; its output."""
-    host = lab["hosts"][task_node(lab, ns)]
-    cid = host.check_output("docker ps -q --filter label=com.docker.swarm.service.name=%s_backup-%s" % (STACK, ns))
-    return host.check_output("docker exec %s sh -c %s" % (cid.split()[0], shlex_quote(command)))
+    host, cid = service_container(lab, ns)
+    return host.check_output("docker exec %s sh -c %s" % (cid, shlex_quote(command)))
 
 
 def listing(lab, ns, offsite=False):
@@ -320,13 +334,8 @@ def test_a_backup_service_whose_node_is_lost_moves_and_backs_up_on_another(lab):
             moved = task_node(lab, "wiki")
         assert moved not in (lost, "", lab["primary"].backend.name), moved
         # A run on the node it moved to (backup.yml would first snapshot every replica, the lost one too).
-        host = lab["hosts"][moved]
-        deadline = time.time() + 60
-        cid = ""
-        while not cid and time.time() < deadline:
-            cid = host.run("docker ps -q --filter label=com.docker.swarm.service.name=%s_backup-wiki" % STACK
-                           ).stdout.strip()
-            time.sleep(1)
+        host, cid = service_container(lab, "wiki", wait=60)
+        assert host.backend.name == moved, (host.backend.name, moved)
         run = host.run("docker exec %s backup-runner backup" % cid)
         assert run.rc == 0, run.stdout + run.stderr
         report = json.loads(run.stdout)
@@ -357,9 +366,7 @@ def test_a_killed_backup_leaves_a_lock_that_does_not_block_the_next(lab):
     stale lock only, and succeeds."""
     repo = lab["hosts"][lab["repo_host"]]
     locks = "%s/backup/wiki/locks" % lab["root"]
-    host = lab["hosts"][task_node(lab, "wiki")]
-    cid = host.check_output("docker ps -q --filter label=com.docker.swarm.service.name=%s_backup-wiki" % STACK
-                            ).split()[0]
+    host, cid = service_container(lab, "wiki")
 
     def run_pids():
         """The on-demand run's runner and its restic processes, as the node sees the container's processes (the
@@ -451,9 +458,7 @@ def test_a_restore_onto_an_unmounted_disk_is_refused_and_writes_nothing(lab):
 
 
 def test_the_restic_passwords_never_appear_in_output(lab):
-    node = task_node(lab, "db")
-    host = lab["hosts"][node]
-    cid = host.check_output("docker ps -q --filter label=com.docker.swarm.service.name=%s_backup-db" % STACK)
+    host, cid = service_container(lab, "db")
     password = host.check_output("docker exec %s cat /run/secrets/restic_password" % cid).strip()
     http = host.check_output("docker exec %s cat /run/secrets/backup_http" % cid).strip()
     offsite_http = host.check_output("docker exec %s cat /run/secrets/backup_offsite_http" % cid).strip()
