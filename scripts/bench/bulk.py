@@ -6,7 +6,7 @@ import shlex
 import time
 
 from bench.core import fmt_mib, fmt_s, runs_delta, verify_same
-from bench.lab import MIB, BenchError, dx, run, run_job
+from bench.lab import MIB, BenchError, dx, parallel, run, run_job
 
 
 def bulk_plan(mib):
@@ -28,7 +28,15 @@ def bulk_plan(mib):
 
 def ssh_baseline_setup(bench, writer_node, target_node):
     """A temporary key in the writer, authorized on the target's own sshd; known_hosts from ssh-keyscan,
-    checked against the target's host key read with docker exec. Returns (ssh command, address)."""
+    checked against the target's host key read with docker exec (one key per target). Returns (ssh command,
+    address)."""
+    known = bench.__dict__.setdefault("ssh_setups", {})
+    if target_node not in known:
+        known[target_node] = _ssh_setup(bench, writer_node, target_node)
+    return known[target_node]
+
+
+def _ssh_setup(bench, writer_node, target_node):
     opts = bench.opts
     nets = json.loads(run(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", target_node]))
     network = opts.lab_network or (next(iter(nets)) if len(nets) == 1 else None)
@@ -38,7 +46,7 @@ def ssh_baseline_setup(bench, writer_node, target_node):
     address = (nets.get(network) or {}).get("IPAddress")
     if not address:
         raise BenchError("%s has no address on network %s (--lab-network)" % (target_node, network))
-    key = "/root/.ssh/bench_%d" % bench.pid
+    key = "/root/.ssh/bench_%d_%s" % (bench.pid, target_node)
     known_hosts = key + ".known_hosts"
     bench.on_cleanup("temporary key %s and its known_hosts removed on %s" % (key, writer_node),
                      lambda: dx(writer_node, ["rm", "-f", key, key + ".pub", known_hosts]))
@@ -105,6 +113,14 @@ def phase_bulk(bench, writer_node, reader_nodes, namespace_path):
         result["baseline"] = {"error": str(exc)}
         print("  (a) baseline FAILED: %s" % exc)
 
+    # (a2) the same bare rsync to every reader at once: what the machine gives several streams side by side
+    if len(reader_nodes) > 1 and "mib_s" in result["baseline"]:
+        try:
+            result["baseline_parallel"] = parallel_baseline(bench, writer_node, reader_nodes, stage, scratch, total)
+        except BenchError as exc:
+            result["baseline_parallel"] = {"error": str(exc)}
+            print("  (a2) parallel baseline FAILED: %s" % exc)
+
     # (b) replication: the staged tree renamed into the namespace, until every file is whole on every reader
     time.sleep(opts.settle)
     bench.watch(reader_nodes, ["W %s/%s %d -" % (rel_dir, rel, size) for rel, size in files])
@@ -140,9 +156,41 @@ def phase_bulk(bench, writer_node, reader_nodes, namespace_path):
         print("  ratio replication/baseline: %.2f per reader, %.2f aggregate (replication feeds %d readers "
               "at once, the baseline 1)" % (result["ratio_per_reader"], result["ratio_aggregate"],
                                             len(reader_nodes)))
+    both = result.get("baseline_parallel", {})
+    if "seconds" in both:
+        result["ratio_parallel"] = both["seconds"] / seconds
+        print("  ratio replication/parallel baseline (the same %d streams side by side): %.2f" % (
+            len(reader_nodes), result["ratio_parallel"]))
     result["delete_s"] = bench.remove_and_wait(writer_node, reader_nodes, os.path.join(namespace_path, rel_dir),
                                                rel_dir, "bulk cleanup")
     print("  delete of the bulk tree on the writer gone on all readers after %s" % fmt_s(result["delete_s"]))
     if not ok:
         raise BenchError(message)
     return result
+
+
+def parallel_baseline(bench, writer_node, reader_nodes, stage, scratch, total):
+    """Bare rsync -a over SSH of the staged tree from the writer to every reader at once, each to a scratch dir."""
+    opts = bench.opts
+    argvs = {}
+    for target in reader_nodes:
+        ssh, address = ssh_baseline_setup(bench, writer_node, target)
+        bench.on_cleanup("baseline scratch dir %s removed on %s" % (scratch, target),
+                         lambda t=target: dx(t, ["rm", "-rf", "--one-file-system", scratch], timeout=300))
+        argvs[target] = ["rsync", "-a", "-e", ssh, stage + "/", "root@%s:%s/" % (address, scratch)]
+    bench.log("bulk: baseline rsync -a over ssh %s -> %s at once" % (writer_node, ", ".join(reader_nodes)))
+    results = parallel([lambda t=t: run_job(writer_node, {"op": "run", "argv": argvs[t]}, opts.timeout)
+                        for t in reader_nodes])
+    for target, res in zip(reader_nodes, results, strict=True):
+        if res["rc"] != 0:
+            raise BenchError("parallel baseline rsync to %s failed (exit %d): %s" % (
+                target, res["rc"], res["stderr"].strip()))
+    seconds = max(r["t1"] for r in results) - min(r["t0"] for r in results)
+    ok, message = verify_same(bench, writer_node, reader_nodes, dict([(writer_node, stage)] + [
+        (t, scratch) for t in reader_nodes]), "parallel baseline")
+    print("  (a2) baseline bare rsync -a over ssh to all %d readers at once: %.2f s, %.1f MiB/s aggregate; %s" % (
+        len(reader_nodes), seconds, total * len(reader_nodes) / MIB / seconds, "verified" if ok else message))
+    for target in reader_nodes:
+        dx(target, ["rm", "-rf", "--one-file-system", scratch], timeout=300)
+        dx(target, ["sync", "-f", "/var/tmp"], timeout=300)
+    return {"seconds": seconds, "mib_s_aggregate": total * len(reader_nodes) / MIB / seconds, "verified": ok}

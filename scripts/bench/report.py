@@ -18,6 +18,10 @@ def git_commit():
         return "unknown"
 
 
+def _seconds(value):
+    return "%.2f" % value if isinstance(value, (int, float)) else "not measured"
+
+
 def summary(meta, results):
     rows = []
     for variant, res in results.items():
@@ -41,6 +45,11 @@ def summary(meta, results):
         if "ratio_per_reader" in bulk:
             rows.append((variant, "bulk ratio replication/baseline, per reader / aggregate",
                          "%.2f / %.2f" % (bulk["ratio_per_reader"], bulk["ratio_aggregate"])))
+        if "ratio_parallel" in bulk:
+            rows.append((variant, "bulk ratio replication/bare rsync to every reader at once (%.2f s)"
+                         % bulk["baseline_parallel"]["seconds"], "%.2f" % bulk["ratio_parallel"]))
+        if "delete_s" in bulk:
+            rows.append((variant, "bulk: delete of the tree on all readers (s)", _seconds(bulk["delete_s"])))
         if "error" in bulk or "error" in bulk.get("baseline", {}):
             rows.append((variant, "bulk", "FAILED" if "error" in bulk else "baseline FAILED"))
         tree = res.get("tree", {})
@@ -52,6 +61,8 @@ def summary(meta, results):
                          "%.2f" % tree["change_s"]))
         elif "error" in tree:
             rows.append((variant, "tree", "FAILED"))
+        if "delete_s" in tree:
+            rows.append((variant, "tree: delete of the tree on all readers (s)", _seconds(tree["delete_s"])))
         rerun = res.get("rerun", {})
         if "this" in rerun:
             rows.append((variant, "site.yml re-run, %d hosts, %d runs: p50 / p95 (s)" % (rerun["hosts"], rerun["runs"]),

@@ -3,6 +3,7 @@ configuration it writes, and the status/metrics the rsync wrapper records around
 
 import importlib.machinery
 import importlib.util
+import io
 import json
 import os
 import shutil
@@ -92,6 +93,61 @@ def test_status_is_recorded_under_the_inventory_hostname_not_the_service_name(mo
     mover.rsync_wrapper(["-a", str(unguarded / "db") + "/", "recv-node2-example-com:db/"])
     assert (tmp_path / "state" / "bind" / "node2.example.com" / "db.json").is_file()
     assert 'replica="node2.example.com"' in (tmp_path / "state" / "bind" / "metrics.prom").read_text()
+
+
+def _lsyncd_batch(monkeypatch, mover, src, target, paths):
+    """The wrapper called as lsyncd calls it for a batch: its filter list of paths on stdin."""
+    monkeypatch.setattr(mover.sys, "stdin", type("Stdin", (), {"buffer": io.BytesIO("\0".join(paths).encode())}))
+    return mover.rsync_wrapper(["-ltsrH", "-r", "--delete", "--ignore-errors", "--force", "--from0",
+                                "--include-from=-", "--exclude=*", str(src) + "/", target])
+
+
+@pytest.fixture
+def batch_tree(mover, unguarded, tmp_path, monkeypatch):
+    if not shutil.which("rsync"):
+        pytest.skip("rsync is not installed")
+    src = unguarded / "wiki"
+    for name in ("a", "b", "c"):
+        (src / "d").mkdir(parents=True, exist_ok=True)
+        (src / "d" / name).write_text(name)
+    dest = tmp_path / "recv-node2:wiki"
+    (dest / "d").mkdir(parents=True)
+    (dest / "d" / "gone").write_text("deleted on the primary")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MOVER_REPLICAS", "recv-node2=node2")
+    monkeypatch.setattr(mover.subprocess, "run", _local_rsync(mover.subprocess.run))
+    return src, dest
+
+
+def test_a_small_batch_sends_only_its_paths(mover, batch_tree, monkeypatch):
+    src, dest = batch_tree
+    monkeypatch.setattr(mover, "FULL_PASS_PATHS", 1000)
+    assert _lsyncd_batch(monkeypatch, mover, src, "recv-node2:wiki/", ["/d/", "/", "/d/a"]) == 0
+    assert sorted(p.name for p in (dest / "d").iterdir()) == ["a", "gone"]  # b, c: not in the batch
+
+
+def test_a_batch_of_many_paths_becomes_a_pass_of_the_whole_namespace(mover, batch_tree, monkeypatch):
+    src, dest = batch_tree
+    monkeypatch.setattr(mover, "FULL_PASS_PATHS", 3)
+    assert _lsyncd_batch(monkeypatch, mover, src, "recv-node2:wiki/", ["/d/", "/", "/d/a"]) == 0
+    # everything the namespace holds, with the deletion too, and without --ignore-errors
+    assert sorted(p.name for p in (dest / "d").iterdir()) == ["a", "b", "c"]
+    entry = json.loads((batch_tree[0].parents[1] / "state" / "bind" / "node2" / "wiki.json").read_text())
+    assert entry["last_files_transferred"] == 3
+
+
+def test_batch_args_drops_only_lsyncd_s_filter(mover, monkeypatch):
+    monkeypatch.setattr(mover, "FULL_PASS_PATHS", 2)
+    args = ["-r", "--delete", "--from0", "--include-from=-", "--exclude=*", "/data/wiki/", "recv-n2:wiki/"]
+    assert mover.batch_args(args, b"/a\0") == (args, b"/a\0")
+    assert mover.batch_args(args, b"/a\0/b\0") == (["-r", "--delete", "/data/wiki/", "recv-n2:wiki/"], None)
+
+
+def test_the_mover_s_ssh_shares_one_connection_per_receiver(mover, monkeypatch, tmp_path):
+    monkeypatch.setattr(mover, "SSH_CONTROL_DIR", str(tmp_path / "ssh"))
+    command = mover.rsh("wiki")
+    assert "ControlMaster=auto" in command and "ControlPersist=" in command
+    assert (tmp_path / "ssh").is_dir()
 
 
 def test_replica_names_pairs_receivers_with_hosts(mover, monkeypatch):
@@ -191,7 +247,7 @@ def test_the_wrapper_drops_lsyncds_ignore_errors(mover, data, monkeypatch, tmp_p
 
     class Done(object):
         returncode = 0
-        stdout = ""
+        stdout = b""
 
     monkeypatch.setattr(mover, "DATA", str(data))
     monkeypatch.setattr(mover.subprocess, "run", lambda cmd, **k: seen.append(cmd) or Done())

@@ -36,13 +36,20 @@ STATE = os.environ.get("MOVER_STATE_DIR", "/state")
 DATA = "/data"
 KEY = "/run/secrets/mover_key"
 KNOWN_HOSTS = "/etc/mover/known_hosts"
+SSH_CONTROL_DIR = "/run/mover-ssh"
 SUCCESS_CODES = (0, 24)  # 24: source files vanished during the run (they were deleted meanwhile)
 REFUSED_CODE = 12  # what mover-rsync exits with for a refused namespace: lsyncd retries it ("again"), never dies
 GUARD_INTERVAL = 2.0  # seconds between the sender's checks of every namespace's marker and filesystem
 # AES-GCM first: with AES-NI it costs less CPU per byte than OpenSSH's default chacha20-poly1305.
 RSH = ("/usr/bin/ssh -i %s -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=%s "
        "-o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 "
-       "-o Ciphers=aes128-gcm@openssh.com,chacha20-poly1305@openssh.com" % (KEY, KNOWN_HOSTS))
+       "-o Ciphers=aes128-gcm@openssh.com,chacha20-poly1305@openssh.com "
+       # One SSH connection per receiver, kept for a while and shared by every rsync to it: a batch costs a session
+       # on it instead of a TCP and key exchange (each session still carries its own fence epoch, SetEnv).
+       "-o ControlMaster=auto -o ControlPath=%s/%%C -o ControlPersist=60" % (KEY, KNOWN_HOSTS, SSH_CONTROL_DIR))
+# A batch of lsyncd with this many paths or more is sent as a pass of the whole namespace (batch_args()).
+FULL_PASS_PATHS = int(os.environ.get("MOVER_FULL_PASS_PATHS", "1000"))
+LSYNCD_FILTER_ARGS = ("--from0", "--include-from=-", "--exclude=*")
 RSYNC_OPTS = ["--archive", "--hard-links", "--numeric-ids", "--delay-updates", "--delete"]
 # What rsync exits with when ssh could not connect at all (a receiver whose task was just replaced is missing from
 # the overlay's DNS on other nodes for a few seconds). The passes run on demand retry it for this long.
@@ -280,6 +287,7 @@ def own_fence(ns):
 
 def rsh(ns):
     """The ssh command of pushes of ``ns``: it carries this node and the namespace's fence epoch."""
+    os.makedirs(SSH_CONTROL_DIR, mode=0o700, exist_ok=True)
     return "%s -o SetEnv=MOVER_FENCE=%s:%d" % (RSH, os.environ.get("MOVER_NODE", ""), own_fence(ns)[0])
 
 
@@ -486,7 +494,7 @@ def sender():
     namespaces = os.environ.get("MOVER_NAMESPACES", "").split()
     targets = dict((ns, push_targets(ns)) for ns in namespaces)
     replicas = sorted(set(r for t in targets.values() for r in t))
-    delay = float(os.environ.get("MOVER_DELAY", "1"))
+    delay = float(os.environ.get("MOVER_DELAY", "0.25"))
     interval = float(os.environ.get("MOVER_RECONCILE_INTERVAL", "300"))
     os.makedirs(os.path.join(STATE, "bind"), exist_ok=True)
     os.makedirs("/etc/mover", exist_ok=True)
@@ -672,10 +680,28 @@ def rsync_wrapper(args):
             log(refusal_message(source.group(1), check_namespace(source.group(1))))
             return REFUSED_CODE
         return subprocess.run(["/usr/bin/rsync"] + args, check=False).returncode
+    filter_list = None
+    if "--include-from=-" in args:
+        args, filter_list = batch_args(args, sys.stdin.buffer.read())
     # One transfer at a time per replica and namespace: a full pass (the reconcile) with --delete and a live
     # batch racing on one replica could delete a file the batch had just sent. Waiting, never failing.
     with pair_lock(m.group(1), m.group(2).rstrip("/")):
-        return transfer(args, m.group(1), m.group(2).rstrip("/"), echo=True)
+        return transfer(args, m.group(1), m.group(2).rstrip("/"), echo=True, stdin=filter_list)
+
+
+def batch_args(args, filter_list):
+    """The rsync of one of lsyncd's batches: (arguments, filter list for its stdin, or None).
+
+    lsyncd sends a batch as a recursive rsync that includes only the batch's paths (and their parents), from a list
+    on stdin. rsync matches every file it meets against every rule of that list, so a batch of thousands of paths
+    (a first sync, a tree moved in or deleted) costs far more than a pass over the whole namespace, which needs no
+    list: from FULL_PASS_PATHS entries on the batch becomes such a pass. It sends the same changes (and anything
+    else not yet sent), with the same options and --delete."""
+    entries = sum(1 for entry in filter_list.split(b"\0") if entry)
+    if entries < FULL_PASS_PATHS:
+        return args, filter_list
+    log("a batch of %d paths: one pass of the whole namespace instead of the path list" % entries)
+    return [a for a in args if a not in LSYNCD_FILTER_ARGS], None
 
 
 class pair_lock(object):
@@ -696,7 +722,7 @@ class pair_lock(object):
         self.handle.close()
 
 
-def transfer(args, receiver, ns, echo=False):
+def transfer(args, receiver, ns, echo=False, stdin=None):
     """One rsync of /data/<ns>/ to ``receiver`` (its lock held), after the guard's check; records its status.
 
     The namespace directory is opened first, its marker checked in it, and rsync reads that same directory (as
@@ -716,15 +742,16 @@ def transfer(args, receiver, ns, echo=False):
         # cwd through /proc/self/fd: the child enters the open directory itself (no preexec_fn, which is unsafe
         # in the sender's threads).
         proc = subprocess.run(["/usr/bin/rsync", "--stats"] + args[:-2] + ["./", args[-1]], stdout=subprocess.PIPE,
-                              text=True, check=False, pass_fds=(dir_fd,), cwd="/proc/self/fd/%d" % dir_fd)
+                              input=stdin, check=False, pass_fds=(dir_fd,), cwd="/proc/self/fd/%d" % dir_fd)
     finally:
         os.close(dir_fd)
     duration = time.time() - started
+    output = proc.stdout.decode("utf-8", "replace")
     if echo:
-        sys.stdout.write(proc.stdout)
+        sys.stdout.write(output)
     stats = {}
     for key, pattern in STAT_PATTERNS.items():
-        found = pattern.search(proc.stdout)
+        found = pattern.search(output)
         if found:
             stats[key] = int(found.group(1).replace(",", ""))
     record(replica_names().get(receiver, receiver), ns, proc.returncode, started, duration, stats)
