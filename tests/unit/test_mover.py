@@ -143,10 +143,23 @@ def test_batch_args_drops_only_lsyncd_s_filter(mover, monkeypatch):
     assert mover.batch_args(args, b"/a\0/b\0") == (["-r", "--delete", "/data/wiki/", "recv-n2:wiki/"], None)
 
 
-def test_the_mover_s_ssh_shares_one_connection_per_receiver(mover, monkeypatch, tmp_path):
+def test_pushes_share_a_connection_only_with_the_same_fence_claim(mover, monkeypatch, tmp_path):
+    # A shared connection's sessions carry the SetEnv of the ssh that opened it: a connection per claim.
     monkeypatch.setattr(mover, "SSH_CONTROL_DIR", str(tmp_path / "ssh"))
-    command = mover.rsh("wiki")
-    assert "ControlMaster=auto" in command and "ControlPersist=" in command
+    monkeypatch.setenv("MOVER_NODE", "n1")
+    monkeypatch.setenv("MOVER_FENCES", json.dumps({"wiki": {"epoch": 2, "primary": "n1", "fenced": []},
+                                                   "db": {"epoch": 1, "primary": "n1", "fenced": []},
+                                                   "logs": {"epoch": 1, "primary": "n1", "fenced": []}}))
+
+    def control_path(command):
+        [path] = [o.split("=", 1)[1] for o in command.split() if o.startswith("ControlPath=")]
+        return path
+
+    wiki, db, logs = mover.rsh("wiki"), mover.rsh("db"), mover.rsh("logs")
+    assert "ControlMaster=auto" in wiki and "SetEnv=MOVER_FENCE=n1:2" in wiki and "SetEnv=MOVER_FENCE=n1:1" in db
+    assert control_path(wiki) != control_path(db)
+    assert control_path(db) == control_path(logs)
+    assert all(c.count("ControlPath=") == 1 for c in (wiki, db))  # ssh takes the first of repeated options
     assert (tmp_path / "ssh").is_dir()
 
 

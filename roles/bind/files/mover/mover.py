@@ -19,6 +19,7 @@ Configuration comes from the environment the stack sets; keys come from Swarm se
 
 import fcntl
 import glob
+import hashlib
 import json
 import os
 import re
@@ -44,9 +45,9 @@ GUARD_INTERVAL = 2.0  # seconds between the sender's checks of every namespace's
 RSH = ("/usr/bin/ssh -i %s -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=%s "
        "-o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 "
        "-o Ciphers=aes128-gcm@openssh.com,chacha20-poly1305@openssh.com "
-       # One SSH connection per receiver, kept for a while and shared by every rsync to it: a batch costs a session
-       # on it instead of a TCP and key exchange (each session still carries its own fence epoch, SetEnv).
-       "-o ControlMaster=auto -o ControlPath=%s/%%C -o ControlPersist=60" % (KEY, KNOWN_HOSTS, SSH_CONTROL_DIR))
+       # A connection per receiver kept for a while and shared by the rsyncs to it (rsh() gives its ControlPath): a
+       # batch costs a session on it instead of a TCP connection and a key exchange.
+       "-o ControlMaster=auto -o ControlPersist=60" % (KEY, KNOWN_HOSTS))
 # A batch of lsyncd with this many paths or more is sent as a pass of the whole namespace (batch_args()).
 FULL_PASS_PATHS = int(os.environ.get("MOVER_FULL_PASS_PATHS", "1000"))
 LSYNCD_FILTER_ARGS = ("--from0", "--include-from=-", "--exclude=*")
@@ -286,9 +287,15 @@ def own_fence(ns):
 
 
 def rsh(ns):
-    """The ssh command of pushes of ``ns``: it carries this node and the namespace's fence epoch."""
+    """The ssh command of pushes of ``ns``: it carries this node and the namespace's fence epoch.
+
+    Every session on a shared connection carries the SetEnv of the ssh that opened the connection, not its own
+    (OpenSSH's master sends its own), so each claim gets a connection of its own: two namespaces at different
+    epochs never share one, and a push never claims another namespace's epoch."""
+    claim = "%s:%d" % (os.environ.get("MOVER_NODE", ""), own_fence(ns)[0])
     os.makedirs(SSH_CONTROL_DIR, mode=0o700, exist_ok=True)
-    return "%s -o SetEnv=MOVER_FENCE=%s:%d" % (RSH, os.environ.get("MOVER_NODE", ""), own_fence(ns)[0])
+    control = os.path.join(SSH_CONTROL_DIR, "%s-%%C" % hashlib.sha256(claim.encode()).hexdigest()[:16])
+    return "%s -o ControlPath=%s -o SetEnv=MOVER_FENCE=%s" % (RSH, control, claim)
 
 
 def push_targets(ns):
