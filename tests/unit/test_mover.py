@@ -24,6 +24,7 @@ def mover(tmp_path, monkeypatch):
     spec = importlib.util.spec_from_loader("mover_under_test", loader)
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
+    module.SSH_CONTROL_DIR = str(tmp_path / "ssh")  # rsh() makes it
     return module
 
 

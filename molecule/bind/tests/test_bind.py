@@ -119,6 +119,19 @@ os.rename(db + "/olddir", db + "/newdir")
         assert host.file(ROOT + "/media/big.bin").size == 200 * 1024 * 1024
 
 
+def test_the_kept_ssh_connections_hold_no_namespace_busy(lab):
+    """The sender keeps an SSH connection per receiver open after a transfer. rsync starts ssh inside the namespace
+    directory; the kept process must not stay there, or the namespace's disk could not be unmounted."""
+    on_primary(lab, "open('/opt/swarmdata/namespaces/wiki/kept-connection', 'w').write('x')")
+    time.sleep(3)  # a batch (bind_delay 0.25 s) has run and left its connections open (ControlPersist 60 s)
+    out = in_sender(lab, "for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" = ssh ] && "
+                         "echo \"$(readlink $p/cwd) $(tr '\\0' ' ' < $p/cmdline)\"; done; true").stdout
+    kept = [line for line in out.splitlines() if "[mux]" in line]
+    assert kept, "no kept SSH connection in the sender: %s" % out
+    busy = [line for line in out.splitlines() if line.startswith("/data")]
+    assert not busy, busy
+
+
 def test_a_file_being_written_ends_whole_on_every_replica_and_is_never_garbage(lab):
     """A 200 MB file written slowly (about 6 s) while other files in the namespace change.
 

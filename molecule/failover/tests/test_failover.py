@@ -298,3 +298,33 @@ def test_check_mode_changes_nothing_and_site_yml_agrees(lab):
     assert rc == 0, out[-4000:]
     changed = dict((h, r["changed"]) for h, r in recap(out).items())
     assert set(changed.values()) == {0}, changed
+
+
+def test_pushes_of_namespaces_at_different_epochs_each_carry_their_own_claim(lab):
+    """The manager's sender holds docs (its own, epoch 1) and app (failed over and back: a later epoch). It keeps an
+    SSH connection per receiver and claim: OpenSSH sends a shared connection's own SetEnv with every session on it,
+    so one connection for both would make app's pushes claim docs' epoch. A docs session opens its connection
+    first, then an app push goes to the same receiver: the receiver's refusal (the manager is not app's primary)
+    must name app's own epoch, the one the manager's sender was given."""
+    manager = lab["manager"]
+    sender = service_container(lab, manager, "sender-" + manager.lower())
+    script = (
+        "import json, os, shlex, subprocess, sys\n"
+        "sys.path.insert(0, '/usr/local/lib/mover'); sys.argv = ['mover']\n"
+        "import mover\n"
+        "receiver = sorted(r for r, h in mover.replica_names().items() if h != os.environ['MOVER_NODE'])[0]\n"
+        "out = {'epochs': dict((ns, mover.own_fence(ns)[0]) for ns in ('docs', 'app'))}\n"
+        "for ns in ('docs', 'app'):\n"
+        "    cmd = shlex.split(mover.rsh(ns)) + ['-n', receiver, 'rsync --server -n -logDtpre.iLsfxC . %s/' % ns]\n"
+        "    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)\n"
+        "    out[ns] = p.stderr.strip()\n"
+        "out['connections'] = sorted(os.listdir(mover.SSH_CONTROL_DIR))\n"
+        "print(json.dumps(out))\n")
+    result = json.loads(lab["h"][manager].check_output(
+        "docker exec %s python3 -c %s" % (sender, shlex.quote(script))).strip().splitlines()[-1])
+    epochs = result["epochs"]
+    assert epochs["docs"] == 1 and epochs["app"] > 1, result
+    assert "is not the namespace's primary at epoch %d" % epochs["app"] in result["app"], result
+    assert "carries fence epoch 1 " not in result["app"], result
+    print("pushes from %s: docs at epoch %d, app at epoch %d, refused as: %s" % (
+        manager, epochs["docs"], epochs["app"], result["app"]))

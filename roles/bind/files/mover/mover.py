@@ -42,7 +42,9 @@ SUCCESS_CODES = (0, 24)  # 24: source files vanished during the run (they were d
 REFUSED_CODE = 12  # what mover-rsync exits with for a refused namespace: lsyncd retries it ("again"), never dies
 GUARD_INTERVAL = 2.0  # seconds between the sender's checks of every namespace's marker and filesystem
 # AES-GCM first: with AES-NI it costs less CPU per byte than OpenSSH's default chacha20-poly1305.
-RSH = ("/usr/bin/ssh -i %s -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=%s "
+# mover-ssh: ssh started from / (rsync starts it inside the namespace directory, and the connection it keeps open
+# outlives the transfer: from there it would keep the namespace's filesystem busy, so it could not be unmounted).
+RSH = ("/usr/local/bin/mover-ssh -i %s -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=%s "
        "-o BatchMode=yes -o ConnectTimeout=5 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 "
        "-o Ciphers=aes128-gcm@openssh.com,chacha20-poly1305@openssh.com "
        # A connection per receiver kept for a while and shared by the rsyncs to it (rsh() gives its ControlPath): a
@@ -99,6 +101,8 @@ X11Forwarding no
 PermitTunnel no
 PermitUserRC no
 PermitUserEnvironment no
+# The sender keeps one connection per claim and runs a session on it per namespace and transfer (rsh()).
+MaxSessions 64
 UsePAM no
 PrintMotd no
 LogLevel INFO
@@ -703,7 +707,8 @@ def batch_args(args, filter_list):
     on stdin. rsync matches every file it meets against every rule of that list, so a batch of thousands of paths
     (a first sync, a tree moved in or deleted) costs far more than a pass over the whole namespace, which needs no
     list: from FULL_PASS_PATHS entries on the batch becomes such a pass. It sends the same changes (and anything
-    else not yet sent), with the same options and --delete."""
+    else not yet sent), with the same options and --delete. (lsyncd's own excludes, which it applies to events,
+    would not apply to such a pass: the sender configures none.)"""
     entries = sum(1 for entry in filter_list.split(b"\0") if entry)
     if entries < FULL_PASS_PATHS:
         return args, filter_list
