@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian/Ubuntu machine needs to run the lab and the tests, idempotently:
 # Debian's docker.io and debootstrap (restic and rclone for the backup runner's tests, busybox-static for a tiny
-# image of their own, prometheus for promtool), a running dockerd, and a Python venv (.venv) from PyPI.
+# image of their own, prometheus for promtool, btrfs-progs for the btrfs snapshot test), a running dockerd, and a
+# Python venv (.venv) from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in docker.io debootstrap rsync openssh-client python3-venv git restic rclone prometheus busybox-static; do
+for pkg in docker.io debootstrap rsync openssh-client python3-venv git restic rclone prometheus busybox-static btrfs-progs; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -176,8 +176,9 @@ def accept():
             container_log("snapshot of %s failed: %s" % (namespace, exc))
             sys.stderr.write("mover: snapshot of %s failed: %s\n" % (namespace, exc))
             return 1
-        container_log("snapshot %s of %s taken (%s bytes copied, %d kept)" % (
-            result["snapshot"], namespace, result["bytes_copied"], result["count"]))
+        container_log("snapshot %s of %s taken (%s, %s bytes copied, %d kept%s)" % (
+            result["snapshot"], namespace, result["kind"], result["bytes_copied"], result["count"],
+            "; btrfs refused its own snapshot: %s" % result["btrfs_refused"] if result["btrfs_refused"] else ""))
         print(json.dumps(result, sort_keys=True))
         return 0
     os.execv("/usr/bin/rrsync", ["rrsync", "-wo", "-no-lock", DATA])
