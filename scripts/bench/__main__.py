@@ -5,6 +5,8 @@
     python3 scripts/bench.py --json out.json  # also write the figures as JSON
     python3 scripts/bench.py --variant glusterfs --json gluster.json   # the lab deployed with glusterfs
     python3 scripts/bench.py --table bind.json gluster.json            # both runs in one table
+    python3 scripts/bench.py --variant all --json all.json  # a lab of its own per variant, one table for all three
+    python3 scripts/bench.py --variant bind --lab-nodes 3,6 --phases latency,rerun  # the scale run, 3 against 6
     python3 scripts/bench.py --quick --inventory /tmp/lab/hosts.yml   # another lab (default: inventories/lab)
     python3 scripts/bench.py --phases backup --bulk-mib 256 --namespace wiki --inventory <a lab with backups>
 
@@ -25,9 +27,11 @@ the hosts, the primary, the replicas, the root, the namespaces and the services;
 its deployment against it and returns (writer_node, reader_nodes, namespace_path); the phases take exactly
 those and know nothing about the variant. ``bind`` writes
 on the primary and reads on the replicas; ``glusterfs`` writes through the first node's mount and
-reads through the others' mounts. A lab runs one variant at a time, so each variant is one run;
-``--table`` puts their JSON files side by side. ``p2p`` writes on the first node and reads on the
-other peers.
+reads through the others' mounts. ``p2p`` writes on the first node and reads on the other peers.
+A lab runs one variant at a time. ``--variant all`` or ``--lab-nodes`` make the bench build labs of its own
+(lab ``swarmdata-bench``, never README's lab), one per variant and node count in turn, with the collection's lab
+playbook and site.yml, run the phases on each, print one table, and remove the lab at the end. ``--table`` puts
+the JSON files of separate runs side by side.
 """
 
 import argparse
@@ -35,8 +39,10 @@ import base64
 import datetime
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 
 if not __package__:  # run as `python scripts/bench` (the directory): its parent holds the package
@@ -45,7 +51,9 @@ if not __package__:  # run as `python scripts/bench` (the directory): its parent
 from bench.backup import phase_backup  # noqa: E402
 from bench.bulk import phase_bulk  # noqa: E402
 from bench.core import Bench, fmt_s, md5_file  # noqa: E402
-from bench.lab import REPO, BenchError, Poller, dx, dx_ok, load_plan, run_job  # noqa: E402
+from bench.lab import (  # noqa: E402
+    BENCH_LAB, REPO, BenchError, Poller, build_lab, destroy_lab, dx, dx_ok, load_plan, run_job,
+)
 from bench.latency import phase_latency  # noqa: E402
 from bench.report import git_commit, print_table, summary  # noqa: E402
 from bench.rerun import phase_rerun  # noqa: E402
@@ -118,7 +126,8 @@ def run_phases(bench, writer_node, reader_nodes, namespace_path):
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variant", choices=sorted(VARIANTS), default="bind")
+    parser.add_argument("--variant", choices=sorted(VARIANTS) + ["all"], default="bind",
+                        help="the variant deployed on the lab; 'all' builds a lab per variant (implies --lab-nodes 3)")
     parser.add_argument("--writes", type=int, help="phase 1: number of small writes (default 100; --quick 20)")
     parser.add_argument("--interval", type=float, default=0.2, help="phase 1: seconds between writes (0.2)")
     parser.add_argument("--bulk-mib", type=int, help="phase 2: MiB of mixed files (default 1024; --quick 64)")
@@ -143,6 +152,10 @@ def parse_args(argv):
     lab.add_argument("--replicas", type=lambda s: [x for x in s.split(",") if x],
                      help="reader hosts or containers, comma-separated (default: the plan's replicas; else its "
                           "other hosts)")
+    lab.add_argument("--lab-nodes", type=lambda s: [int(x) for x in s.split(",") if x],
+                     help="build the bench's own lab with this many nodes (comma-separated: one lab per count, e.g. "
+                          "3,6), deploy the variant on it, run the phases there, and remove it at the end")
+    lab.add_argument("--keep-lab", action="store_true", help="with --lab-nodes: leave the last lab running")
     lab.add_argument("--namespace", default="uploads", help="namespace the bench writes into (uploads)")
     lab.add_argument("--stack", help="Swarm stack name (default: the variant role's <variant>_stack_name)")
     lab.add_argument("--lab-network", help="lab network for the baseline's address (default: the reader's only "
@@ -161,6 +174,10 @@ def parse_args(argv):
     bad = [p for p in opts.phases if p not in PHASES]
     if bad or not opts.phases:
         parser.error("--phases: unknown %s (choose from %s)" % (", ".join(bad) or "(none)", ", ".join(PHASES)))
+    if opts.variant == "all" and not opts.lab_nodes:
+        opts.lab_nodes = [3]
+    if opts.lab_nodes and (min(opts.lab_nodes) < 2 or opts.primary or opts.replicas):
+        parser.error("--lab-nodes: at least 2 nodes, and the bench's lab picks its own --primary and --replicas")
     if opts.writes < 1 or opts.bulk_mib < 1 or opts.tree_files < 10 or opts.timeout < 1:
         parser.error("--writes and --bulk-mib must be >= 1, --tree-files >= 10, --timeout >= 1")
     return opts
@@ -174,28 +191,31 @@ def _cleaning_up(signum, frame):
     print("cleanup in progress (every step has a timeout); please wait", flush=True)
 
 
-def main(argv=None):
-    opts = parse_args(sys.argv[1:] if argv is None else argv)
-    if opts.table:
-        return print_table(opts.table)
+def lab_runs(opts):
+    """(variant, node count or None for the lab given by --inventory) of each run, in order."""
+    variants = ["bind", "glusterfs", "p2p"] if opts.variant == "all" else [opts.variant]
+    if not opts.lab_nodes:
+        return [(v, None) for v in variants]
+    return [(v, n) for v in variants for n in opts.lab_nodes]
+
+
+def one_run(opts, variant, nodes, workdir, meta):
+    """Build the lab if asked, then the variant's checks and the phases; (results, exit code)."""
     bench = Bench(opts)
-    signal.signal(signal.SIGTERM, _interrupt)
-    meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
-            "commit": git_commit(), "host_cpus": os.cpu_count(), "pid": bench.pid,
-            "options": {"writes": opts.writes, "interval": opts.interval, "bulk_mib": opts.bulk_mib,
-                        "tree_files": opts.tree_files, "timeout": opts.timeout, "phases": opts.phases}}
-    results = {}
-    rc = 0
     try:
-        plan = load_plan(opts.inventory, opts.variant)
+        if nodes:
+            print("\n=== %s on a lab of %d nodes: making it (lab playbook, site.yml)" % (variant, nodes), flush=True)
+            opts.inventory, first = build_lab(workdir, variant, nodes)
+            print("  first site.yml on the new lab: %.1f s" % first, flush=True)
+        plan = load_plan(opts.inventory, variant)
         bench.plan = plan
-        writer, readers, path = VARIANTS[opts.variant](bench, plan)
+        writer, readers, path = VARIANTS[variant](bench, plan)
         meta.update(bench.meta)
         print("swarmdata replication benchmark")
         print("  date:      %s" % meta["date"])
         print("  commit:    %s" % meta["commit"])
         print("  nodes:     %d swarm nodes; writer %s, readers %s" % (meta["swarm_nodes"], writer, ", ".join(readers)))
-        print("  variant:   %s (%s)" % (opts.variant, meta.get("variant_settings", "")))
+        print("  variant:   %s (%s)" % (variant, meta.get("variant_settings", "")))
         print("  namespace: %s (bench dir %s)" % (path, bench.dirname))
         print("  options:   writes=%d interval=%gs bulk-mib=%d tree-files=%d timeout=%ds phases=%s%s" % (
             opts.writes, opts.interval, opts.bulk_mib, opts.tree_files, opts.timeout, ",".join(opts.phases),
@@ -203,19 +223,54 @@ def main(argv=None):
             if "rerun" in opts.phases else ""))
         print("  host:      %s CPUs shared by all lab nodes (and anything else running here)" % meta["host_cpus"],
               flush=True)
-        results[opts.variant] = run_phases(bench, writer, readers, path)
-        if any("error" in r for r in results[opts.variant].values()):
-            rc = 1
-    except KeyboardInterrupt:
-        print("\ninterrupted; cleaning up", flush=True)
-        rc = 130
-    except BenchError as exc:
-        print("error: %s" % exc, flush=True)
-        rc = 2
+        results = run_phases(bench, writer, readers, path)
+        return results, 1 if any("error" in r for r in results.values()) else 0
     finally:
         signal.signal(signal.SIGINT, _cleaning_up)
         signal.signal(signal.SIGTERM, _cleaning_up)
         bench.cleanup()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def main(argv=None):
+    opts = parse_args(sys.argv[1:] if argv is None else argv)
+    if opts.table:
+        return print_table(opts.table)
+    signal.signal(signal.SIGTERM, _interrupt)
+    meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "commit": git_commit(), "host_cpus": os.cpu_count(), "pid": os.getpid(),
+            "options": {"writes": opts.writes, "interval": opts.interval, "bulk_mib": opts.bulk_mib,
+                        "tree_files": opts.tree_files, "timeout": opts.timeout, "phases": opts.phases,
+                        "lab_nodes": opts.lab_nodes}}
+    runs = lab_runs(opts)
+    results = {}
+    rc = 0
+    workdir = tempfile.mkdtemp(prefix="swarmdata-bench-lab-") if opts.lab_nodes else None
+    try:
+        for variant, nodes in runs:
+            key = variant if not nodes else "%s, %d nodes" % (variant, nodes)
+            run_meta = dict(meta) if len(runs) > 1 else meta
+            try:
+                results[key], code = one_run(opts, variant, nodes, workdir, run_meta)
+            except BenchError as exc:
+                print("error: %s" % exc, flush=True)
+                results[key], code = {"lab": {"error": str(exc)}}, 2
+            if len(runs) > 1:
+                meta.setdefault("runs", {})[key] = dict((k, v) for k, v in run_meta.items() if k not in meta)
+            rc = rc or code
+    except KeyboardInterrupt:
+        print("\ninterrupted; cleaning up", flush=True)
+        rc = 130
+    finally:
+        if workdir:
+            if not opts.keep_lab:
+                try:
+                    destroy_lab()
+                    print("cleanup: the bench's lab (%s) removed" % BENCH_LAB, flush=True)
+                except BenchError as exc:
+                    print("cleanup: removing the bench's lab FAILED: %s" % exc, flush=True)
+            shutil.rmtree(workdir, ignore_errors=True)
     if results:
         print()
         summary(meta, results)

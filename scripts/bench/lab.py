@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -310,3 +311,54 @@ def namespace_path(plan, name):
             return ns["path"]
     raise BenchError("namespace %s is not in the plan (replication_namespaces: %s)" % (
         name, ", ".join(ns["name"] for ns in plan["namespaces"]) or "none"))
+
+
+# ------------------------------------------------------------------ labs the bench makes itself
+# --variant all and --lab-nodes: the bench makes its own lab (lab_name swarmdata-bench, never README's lab), one per
+# variant and node count in turn, from the collection's lab playbook and site.yml, and removes it at the end.
+BENCH_LAB = "swarmdata-bench"
+
+
+def _ansible(argv, timeout, what):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_FORCE_COLOR="0")
+    exe = os.path.join(os.path.dirname(os.path.abspath(sys.executable)), "ansible-playbook")
+    proc = spawn([exe if os.path.exists(exe) else "ansible-playbook"] + argv, cwd=REPO, env=env,
+                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        out = proc.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise BenchError("%s timed out after %ds" % (what, timeout)) from None
+    finally:
+        forget(proc)
+    if proc.returncode != 0:
+        raise BenchError("%s failed (exit %d): %s" % (what, proc.returncode, out[-1500:]))
+    return out
+
+
+def destroy_lab(timeout=900):
+    _ansible([os.path.join(REPO, "playbooks", "lab.yml"), "-e", "lab_state=absent", "-e", "lab_name=" + BENCH_LAB],
+             timeout, "removing the bench's lab")
+
+
+def build_lab(workdir, variant, nodes, timeout=1800):
+    """A fresh lab of ``nodes`` nodes with ``variant`` deployed, as scripts/lab.sh makes README's: the lab playbook,
+    then site.yml. Its inventory is ``workdir/hosts.yml`` beside a copy of README's lab settings with this lab's
+    primary and variant. Returns (inventory path, seconds the first site.yml took)."""
+    import yaml  # from the venv (ansible-core's own dependency)
+
+    with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all.yml")) as handle:
+        settings = yaml.safe_load(handle)
+    settings.update(replication_primary="%s-1" % BENCH_LAB, replication_variant=variant)
+    os.makedirs(os.path.join(workdir, "group_vars"), exist_ok=True)
+    with open(os.path.join(workdir, "group_vars", "all.yml"), "w") as handle:
+        yaml.safe_dump(settings, handle)
+    inventory = os.path.join(workdir, "hosts.yml")
+    destroy_lab()
+    _ansible([os.path.join(REPO, "playbooks", "lab.yml"), "-e", "lab_name=" + BENCH_LAB, "-e", "lab_nodes=%d" % nodes,
+              "-e", "lab_inventory_path=" + inventory], timeout, "making the bench's lab of %d nodes" % nodes)
+    started = time.monotonic()
+    _ansible(["-i", inventory, os.path.join(REPO, "site.yml")], timeout, "site.yml (%s, %d nodes)" % (variant, nodes))
+    return inventory, time.monotonic() - started

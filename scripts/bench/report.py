@@ -25,6 +25,8 @@ def _seconds(value):
 def summary(meta, results):
     rows = []
     for variant, res in results.items():
+        if "error" in res.get("lab", {}):
+            rows.append((variant, "lab", "FAILED"))
         lat = res.get("latency", {})
         if "all_readers" in lat:
             s = lat["all_readers"]
@@ -85,10 +87,12 @@ def summary(meta, results):
         elif "error" in backup:
             rows.append((variant, "backup", "FAILED"))
     width = max([len(r[1]) for r in rows] + [6])
-    print("== summary (%s, %d swarm nodes, %s)" % (meta.get("date"), meta.get("swarm_nodes", 0), meta.get("commit")))
-    print("  %-9s %-*s  %s" % ("variant", width, "figure", "value"))
+    first = max([len(r[0]) for r in rows] + [9])
+    nodes = " %d swarm nodes," % meta["swarm_nodes"] if "swarm_nodes" in meta else ""
+    print("== summary (%s,%s %s)" % (meta.get("date"), nodes, meta.get("commit")))
+    print("  %-*s %-*s  %s" % (first, "variant", width, "figure", "value"))
     for variant, name, value in rows:
-        print("  %-9s %-*s  %s" % (variant, width, name, value))
+        print("  %-*s %-*s  %s" % (first, variant, width, name, value))
 
 
 def print_table(paths):
