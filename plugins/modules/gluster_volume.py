@@ -17,7 +17,7 @@ description:
     and starts it.
   - An existing volume whose bricks, replica or arbiter count differ from what is asked is never changed;
     the module fails and says what differs and which C(gluster) commands change it, because moving or
-    removing bricks moves data.
+    removing bricks moves data. The one exception is O(change_replica): one replica set grown or shrunk at its end.
   - With O(start_offline_bricks=true), a started volume with a brick down on a connected peer is started again
     with C(force), which restarts only the brick processes that are down, and the self-heal is started once
     they are back. A brick whose host is down is left alone.
@@ -72,6 +72,17 @@ options:
       - With it off, a directory marked for healing is healed whole, which is what refills a brick replaced
         at the same path; with it on, only the names recorded since the brick went down are.
     type: bool
+  change_replica:
+    description:
+      - Let a volume of one replica set without an arbiter grow or shrink when the bricks asked are the volume's
+        with some added at the end, or with some taken out, and O(replica) is their number (a host added to or
+        removed from a cluster where every host holds a full copy).
+      - Grown with C(gluster volume add-brick NAME replica N BRICKS), then C(gluster volume heal NAME full), which
+        copies every file to the new bricks; shrunk with C(gluster volume remove-brick NAME replica N BRICKS
+        force), which leaves the removed bricks' files on their disks. Every other difference is refused as
+        without it.
+    type: bool
+    default: false
   wait_timeout:
     description: Seconds to wait for restarted bricks to come online.
     type: int
@@ -234,6 +245,31 @@ class Volume(object):
                     "Nothing was changed." % (self.p["name"], "; ".join(problems)),
                 volume=current)
 
+    def change_replica(self, current):
+        """The volume after growing or shrinking its one replica set (O(change_replica)), or None if that is not
+        the change asked for."""
+        have = [b["name"] for b in current["bricks"]]
+        wanted = list(self.p["bricks"])
+        if (not self.p["change_replica"] or self.p["arbiter"] or current["arbiter"] or have == wanted
+                or len(have) != current["replica"] or len(wanted) != self.p["replica"]):
+            return None
+        name = self.p["name"]
+        if len(wanted) > len(have) and wanted[:len(have)] == have:
+            added = wanted[len(have):]
+            force = ["force"] if self.p["force"] else []
+            self.act(*(["add-brick", name, "replica", str(len(wanted))] + added + force))
+            # A wider replica set starts empty on its new bricks: a full self-heal copies every file to them.
+            self.act("heal", name, "full")
+        elif len(wanted) < len(have) and [b for b in have if b in wanted] == wanted:
+            gone = [b for b in have if b not in wanted]
+            self.act(*(["remove-brick", name, "replica", str(len(wanted))] + gone + ["force"]))
+        else:
+            return None
+        known = dict((b["name"], b) for b in current["bricks"])
+        resized = dict(current, replica=len(wanted), bricks=[
+            known.get(b) or dict(host=split_brick(b)[0], path=split_brick(b)[1], name=b, uuid=None) for b in wanted])
+        return resized if self.module.check_mode else self.info()
+
     def offline_bricks(self, current):
         """Bricks that are not online although their host's glusterd is connected."""
         try:
@@ -292,7 +328,11 @@ class Volume(object):
             self.act(*args)
             options = {}
         else:
-            self.compare_layout(current)
+            resized = self.change_replica(current)
+            if resized is None:
+                self.compare_layout(current)
+            else:
+                current = resized
             options = current["options"]
         for key in sorted(self.p["options"]):
             value = str(self.p["options"][key])
@@ -357,6 +397,7 @@ def main():
             start_offline_bricks=dict(type="bool", default=True),
             wait_timeout=dict(type="int", default=120),
             granular_entry_heal=dict(type="bool"),
+            change_replica=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )

@@ -62,7 +62,7 @@ options:
       marker_write:
         description: As O(marker_write), for this namespace.
         type: str
-        choices: [never, missing, always]
+        choices: [never, missing, always, empty]
   directories:
     description:
       - Other directories to create, in order, before the namespaces (with O(state=present) only), for example the
@@ -133,8 +133,11 @@ options:
         run that gives the namespace its identity.
       - V(always) writes it where missing or different, to accept a deliberately emptied or replaced namespace
         (C(playbooks/accept_namespace.yml)).
+      - V(empty) writes it where there is none only if the namespace directory holds nothing (it was just made, or
+        is empty but for the marker's own empty parent directory), and otherwise leaves the namespace refused.
+        Used for a p2p node new to the cluster, whose empty copy can only receive (docs/nodes.md).
     type: str
-    choices: [never, missing, always]
+    choices: [never, missing, always, empty]
     default: never
 """
 
@@ -358,12 +361,23 @@ class NamespaceDirs(object):
             return "missing"
         return "ok" if found == entry["identity"] else "mismatch"
 
+    def holds_nothing(self, path):
+        """True if the namespace directory is missing or empty, the marker's own empty parent directory aside."""
+        if not os.path.isdir(path):
+            return True
+        entries = os.listdir(path)
+        first = self.marker.split("/")[0]
+        if entries == [first] and first != self.marker:
+            inner = os.path.join(path, first)
+            return os.path.isdir(inner) and not os.path.islink(inner) and not os.listdir(inner)
+        return not entries
+
     def ensure_marker(self, entry, path):
         """(state before, state after) of the namespace's marker; writes it only as marker_write allows."""
         name = entry["name"]
         state = self.marker_state(entry) if os.path.isdir(path) else "missing"
         write = entry["marker_write"]
-        if state == "ok" or write == "never":
+        if state == "ok" or write == "never" or (write == "empty" and not self.holds_nothing(path)):
             self.markers[name] = state
             return state, state
         if state == "mismatch" and write != "always":
@@ -459,7 +473,7 @@ def main():
                 group=dict(type="str"),
                 mode=dict(type="str"),
                 identity=dict(type="str"),
-                marker_write=dict(type="str", choices=["never", "missing", "always"]),
+                marker_write=dict(type="str", choices=["never", "missing", "always", "empty"]),
             )),
             directories=dict(type="list", elements="dict", default=[], options=dict(
                 path=dict(type="path", required=True),
@@ -474,7 +488,7 @@ def main():
             force=dict(type="bool", default=False),
             marker=dict(type="str"),
             identity=dict(type="str"),
-            marker_write=dict(type="str", choices=["never", "missing", "always"], default="never"),
+            marker_write=dict(type="str", choices=["never", "missing", "always", "empty"], default="never"),
         ),
         mutually_exclusive=[("name", "namespaces"), ("identity", "namespaces")],
         supports_check_mode=True,

@@ -75,6 +75,7 @@ class FakeGluster:
         self.stuck_bricks = set()  # bricks that 'volume start NAME force' does not bring back
         self.heal_rc = []  # exit codes of successive 'volume heal' commands; 0 when empty
         self.pending = {}  # brick name -> paths pending heal on it
+        self.used_bricks = set()  # brick directories that still carry a volume's attributes (removed bricks)
         self._uuids = ("00000000-0000-4000-8000-%012d" % i for i in itertools.count(1))
 
     # ---- set-up
@@ -142,7 +143,8 @@ class FakeGluster:
         self.changes.append(key)
         handler = {("peer", "probe"): self.probe, ("peer", "detach"): self.detach,
                    ("volume", "create"): self.create, ("volume", "set"): self.set,
-                   ("volume", "start"): self.start}[tuple(args[:2])]
+                   ("volume", "start"): self.start, ("volume", "add-brick"): self.add_brick,
+                   ("volume", "remove-brick"): self.remove_brick}[tuple(args[:2])]
         return 0, handler(*args[2:]), ""
 
     def pool_list(self):
@@ -292,6 +294,39 @@ class FakeGluster:
         return ok_xml("  <volCreate>\n    <volume>\n      <name>%s</name>\n      <id>%s</id>\n    </volume>\n"
                       "  </volCreate>\n" % (name, self.volumes[name]["id"]))
 
+    def add_brick(self, name, *args):
+        """'volume add-brick NAME replica N BRICK... [force]' for one replica set made wider, as GlusterFS 10 has it."""
+        args = list(args)
+        force = args[-1:] == ["force"]
+        if force:
+            args.pop()
+        v = self.volumes[name]
+        assert args[0] == "replica" and int(args[1]) == len(v["bricks"]) + len(args[2:]), args
+        for brick in args[2:]:
+            host = brick.rpartition(":")[0]
+            if self.uuid(host) is None:
+                return error_xml("Host %s is not in 'Peer in Cluster' state" % host)
+            if brick in self.used_bricks:
+                return error_xml("Brick: %s not available. Brick may be containing or be contained by an existing "
+                                 "brick." % brick)
+        v["replica"] = int(args[1])
+        v["bricks"] += [{"name": b, "host": b.rpartition(":")[0], "arbiter": False} for b in args[2:]]
+        v["online"] |= set(b for b in args[2:] if v["started"] and self.connected(b.rpartition(":")[0]))
+        return ok_xml("  <volAddBrick>Add Brick successful</volAddBrick>\n")
+
+    def remove_brick(self, name, *args):
+        """'volume remove-brick NAME replica N BRICK... force': the bricks leave; their files stay on their disks."""
+        args = list(args)
+        assert args[0] == "replica" and args[-1] == "force", args
+        gone = args[2:-1]
+        v = self.volumes[name]
+        assert int(args[1]) == len(v["bricks"]) - len(gone), args
+        v["replica"] = int(args[1])
+        v["bricks"] = [b for b in v["bricks"] if b["name"] not in gone]
+        v["online"] -= set(gone)
+        self.used_bricks |= set(gone)
+        return ok_xml("  <volRemoveBrick>Remove Brick commit force successful</volRemoveBrick>\n")
+
     def set(self, name, key, value):
         self.volumes[name]["options"][key] = value
         return ok_xml("  <volSet>\n    <volname>%s</volname>\n  </volSet>\n" % name)
@@ -314,6 +349,9 @@ class FakeGluster:
         if args[:1] == ["granular-entry-heal"]:
             self.volumes[name]["options"][GRANULAR] = args[1]
             return 0, "Granular entry heal %sd for volume %s\n" % (args[1], name), ""
+        if args == ["full"]:
+            return 0, ("Launching heal operation to perform full self heal on volume %s has been successful \n"
+                       "Use heal info commands to check status\n" % name), ""
         assert args == [], args
         return 0, ("Launching heal operation to perform index self heal on volume %s has been successful \n"
                    "Use heal info commands to check status.\n" % name), ""

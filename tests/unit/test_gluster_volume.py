@@ -398,3 +398,48 @@ def test_volume_arbiter_needs_replica_2(gluster, run_module):
     run = run_module(gluster_volume, volume_args(replica=3, arbiter=1, bricks=list(BRICKS3) + ["x:/b"]))
     assert run.failed and "an arbiter goes with replica 2" in run.result["msg"]
     assert gluster.changes == []
+
+
+B4 = "swarmdata-lab-4:" + PATH
+
+
+def test_change_replica_grows_one_replica_set_by_a_brick_and_heals_it_full(lab, run_module, clock):
+    lab.add_peer("swarmdata-lab-4")
+    args = volume_args(bricks=BRICKS3 + [B4], replica=4, change_replica=True, force=True)
+    check = run_module(gluster_volume, args, check_mode=True, diff=True)
+    assert check.rc == 0 and check.result["changed"] is True and lab.changes == []
+    assert check.result["diff"]["after"]["bricks"] == BRICKS3 + [B4] and check.result["diff"]["after"]["replica"] == 4
+    run = run_module(gluster_volume, args)
+    assert run.rc == 0, run.result
+    assert lab.changes[:2] == ["volume add-brick swarmdata replica 4 %s force" % B4, "volume heal swarmdata full"]
+    assert check.result["actions"] == run.result["actions"]
+    assert [b["name"] for b in run.result["volume"]["bricks"]] == BRICKS3 + [B4]
+    again = run_module(gluster_volume, args)
+    assert again.result["changed"] is False and again.result["actions"] == []
+
+
+def test_change_replica_shrinks_it_by_the_bricks_left_out(lab, run_module):
+    lab.add_peer("swarmdata-lab-4")
+    lab.volumes["swarmdata"]["bricks"].append({"name": B4, "host": "swarmdata-lab-4", "arbiter": False})
+    lab.volumes["swarmdata"]["replica"] = 4
+    run = run_module(gluster_volume, volume_args(change_replica=True))
+    assert run.rc == 0, run.result
+    assert lab.changes[0] == "volume remove-brick swarmdata replica 3 %s force" % B4
+    assert [b["name"] for b in run.result["volume"]["bricks"]] == BRICKS3
+    # Put back at once, the brick still carries the volume's attributes: GlusterFS refuses it, with the hint.
+    back = run_module(gluster_volume, volume_args(bricks=BRICKS3 + [B4], replica=4, change_replica=True))
+    assert back.failed and "not available" in back.result["msg"]
+
+
+@pytest.mark.parametrize("bricks, replica, why", [
+    ([B1, B2, B3, B4], 4, "without change_replica"),
+    ([B2, B1, B3, B4], 4, "the volume's bricks in another order"),
+    ([B1, B2, B4], 3, "one brick for another"),
+    ([B1, B2, B3, B4, "swarmdata-lab-5:" + PATH, "swarmdata-lab-6:" + PATH], 3, "a second replica set"),
+])
+def test_change_replica_refuses_every_other_change(lab, run_module, bricks, replica, why):
+    lab.add_peer("swarmdata-lab-4")
+    run = run_module(gluster_volume, volume_args(bricks=bricks, replica=replica,
+                                                 change_replica=why != "without change_replica"))
+    assert run.failed and "exists with a different layout" in run.result["msg"], why
+    assert lab.changes == []

@@ -190,3 +190,36 @@ def test_namespaces_and_name_together_are_refused(prepare):
 def test_check_mode_with_namespaces_changes_nothing(prepare, root):
     run = prepare(check_mode=True, directories=[{"path": str(root), "owner": USER, "group": GROUP}])
     assert run.result["changed"] is True and not root.exists()
+
+
+@pytest.mark.parametrize("rel", [".swarmdata-id", ".stfolder/swarmdata-id"])
+def test_empty_writes_the_marker_of_a_copy_that_holds_nothing(dirs, root, rel):
+    run = dirs(marker=rel, marker_write="empty", check_mode=True)  # a new node: the directory does not exist yet
+    assert run.result["changed"] is True and run.result["markers"] == {"wiki": "ok"}
+    assert not (root / "namespaces" / "wiki").exists()
+    run = dirs(marker=rel, marker_write="empty")
+    assert run.result["changed"] is True and run.result["markers"] == {"wiki": "ok"}
+    assert marker(root, rel).read_text() == ID + "\n"
+    again = dirs(marker=rel, marker_write="empty")
+    assert again.result["changed"] is False and again.result["markers"] == {"wiki": "ok"}
+
+
+def test_empty_writes_beside_the_markers_own_empty_parent_only(dirs, root):
+    (root / "namespaces" / "wiki" / ".stfolder").mkdir(parents=True)
+    run = dirs(marker=".stfolder/swarmdata-id", marker_write="empty")
+    assert run.result["markers"] == {"wiki": "ok"} and marker(root, ".stfolder/swarmdata-id").exists()
+
+
+@pytest.mark.parametrize("content", ["file", ".stfolder/other", "dir/"])
+def test_empty_leaves_a_copy_that_holds_anything_refused(dirs, root, content):
+    """Data without a marker may be an old copy, or a disk's mount point: the marker is not the module's to give."""
+    path = root / "namespaces" / "wiki" / content.rstrip("/")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if content.endswith("/"):
+        path.mkdir()
+    else:
+        path.write_text("data\n")
+    run = dirs(marker=".stfolder/swarmdata-id", marker_write="empty")
+    assert run.rc == 0 and run.result["changed"] is False
+    assert run.result["markers"] == {"wiki": "missing"}
+    assert not marker(root, ".stfolder/swarmdata-id").exists()

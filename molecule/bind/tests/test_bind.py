@@ -10,7 +10,7 @@ import time
 
 import pytest
 import testinfra
-from helpers import RUNNER, manifest, recap, run_playbook
+from helpers import RUNNER, SWARM_HOSTS, manifest, recap, run_playbook
 
 testinfra_hosts = RUNNER.get_hosts("swarm_managers")[:1]  # each test drives the lab itself
 ROOT = "/opt/swarmdata/namespaces"
@@ -20,7 +20,7 @@ NAMESPACES = ("wiki", "db", "media")
 @pytest.fixture(scope="module")
 def lab(group_vars):
     primary = group_vars["replication_primary"]
-    replicas = [h for h in RUNNER.get_hosts("all") if h != primary]
+    replicas = [h for h in RUNNER.get_hosts(SWARM_HOSTS) if h != primary]
     return {
         "primary": primary,
         "replicas": replicas,

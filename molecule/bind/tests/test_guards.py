@@ -8,7 +8,7 @@ import time
 
 import pytest
 import testinfra
-from helpers import RUNNER, assert_variant_change_refused, manifest, recap, run_playbook
+from helpers import RUNNER, SWARM_HOSTS, assert_variant_change_refused, manifest, recap, run_playbook
 
 testinfra_hosts = RUNNER.get_hosts("swarm_managers")[:1]
 ROOT = "/opt/swarmdata/namespaces"
@@ -18,7 +18,7 @@ STATE = "/opt/swarmdata/state/bind"
 @pytest.fixture(scope="module")
 def lab(group_vars):
     primary = group_vars["replication_primary"]
-    replicas = [h for h in RUNNER.get_hosts("all") if h != primary]
+    replicas = [h for h in RUNNER.get_hosts(SWARM_HOSTS) if h != primary]
     hosts = dict((h, testinfra.get_host("docker://" + h)) for h in [primary] + replicas)
     return {"primary": primary, "replicas": replicas, "hosts": hosts, "p": hosts[primary]}
 

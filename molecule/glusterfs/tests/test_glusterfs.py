@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import testinfra
-from helpers import RUNNER, assert_variant_change_refused, manifest, recap, run_playbook
+from helpers import RUNNER, SWARM_HOSTS, assert_variant_change_refused, manifest, recap, run_playbook
 
 testinfra_hosts = RUNNER.get_hosts("swarm_managers")[:1]  # each test drives the lab itself
 MOUNT = "/opt/swarmdata/namespaces"
@@ -22,7 +22,7 @@ LAB = os.environ.get("SWARMDATA_LAB_NAME") or "swarmdata-mol"
 
 @pytest.fixture(scope="module")
 def nodes():
-    hosts = RUNNER.get_hosts("all")
+    hosts = RUNNER.get_hosts(SWARM_HOSTS)
     return dict((h, testinfra.get_host("docker://" + h)) for h in hosts)
 
 
@@ -199,7 +199,7 @@ def test_writes_go_on_with_a_node_stopped_and_heal_when_it_returns(nodes):
 def test_status_shows_peers_bricks_and_heals_per_namespace():
     rc, out = run_playbook(playbook="playbooks/status.yml")
     assert rc == 0, out[-3000:]
-    for h in RUNNER.get_hosts("all"):
+    for h in RUNNER.get_hosts(SWARM_HOSTS):
         assert "%s:%s" % (h, BRICK) in out
     for ns in ("wiki", "db", "media"):
         assert "%-24s 0" % ns in out, out[-3000:]

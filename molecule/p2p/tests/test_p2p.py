@@ -11,7 +11,7 @@ import time
 
 import pytest
 import testinfra
-from helpers import RUNNER, assert_variant_change_refused, manifest, recap, run_module, run_playbook
+from helpers import RUNNER, SWARM_HOSTS, assert_variant_change_refused, manifest, recap, run_module, run_playbook
 
 testinfra_hosts = RUNNER.get_hosts("swarm_managers")[:1]  # each test drives the lab itself
 ROOT = "/opt/swarmdata/namespaces"
@@ -21,7 +21,7 @@ SERVICE = "swarmdata_syncthing"
 
 @pytest.fixture(scope="module")
 def nodes():
-    return dict((h, testinfra.get_host("docker://" + h)) for h in RUNNER.get_hosts("all"))
+    return dict((h, testinfra.get_host("docker://" + h)) for h in RUNNER.get_hosts(SWARM_HOSTS))
 
 
 def container(node, timeout=120):

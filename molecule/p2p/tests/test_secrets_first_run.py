@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import pytest
-from helpers import PRIVATE_MARKERS, RUNNER, ansible_env
+from helpers import PRIVATE_MARKERS, RUNNER, SWARM_HOSTS, ansible_env
 
 testinfra_hosts = RUNNER.get_hosts("swarm_managers")[:1]
 SERVICE = "swarmdata_syncthing"
@@ -55,7 +55,7 @@ def fresh_node(node, timeout=120):
 
 
 def test_first_run_on_a_fresh_swarm_prints_no_join_token_identity_or_api_key(host):
-    for name in RUNNER.get_hosts("all"):
+    for name in RUNNER.get_hosts(SWARM_HOSTS):
         fresh_node(RUNNER.get_host(name))
     cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
            os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml"), "-vvv", "--diff"]
@@ -76,7 +76,7 @@ def test_first_run_on_a_fresh_swarm_prints_no_join_token_identity_or_api_key(hos
     api_key = host.check_output("docker exec %s cat /run/secrets/syncthing-apikey" % cid).strip()
     assert len(api_key) >= 32, "the API key secret is empty or short"
     identity_files = host.check_output("docker exec %s sh -c 'ls /run/secrets/identity-*'" % cid).split()
-    assert len(identity_files) == len(RUNNER.get_hosts("all")), identity_files
+    assert len(identity_files) == len(RUNNER.get_hosts(SWARM_HOSTS)), identity_files
     bodies = dict((path, key_body(host.check_output("docker exec %s cat %s" % (cid, path))))
                   for path in identity_files)
     assert all(bodies.values())
