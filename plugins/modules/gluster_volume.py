@@ -17,7 +17,7 @@ description:
     and starts it.
   - An existing volume whose bricks, replica or arbiter count differ from what is asked is never changed;
     the module fails and says what differs and which C(gluster) commands change it, because moving or
-    removing bricks moves data. The one exception is O(change_replica): one replica set grown or shrunk at its end.
+    removing bricks moves data. The one exception is O(change_replica), one replica set grown or shrunk at its end.
   - With O(start_offline_bricks=true), a started volume with a brick down on a connected peer is started again
     with C(force), which restarts only the brick processes that are down, and the self-heal is started once
     they are back. A brick whose host is down is left alone.
