@@ -12,7 +12,7 @@ groups (group lab_spare) until these tests put it in.
 For glusterfs the fourth node comes with replication_replica_count 4, and the copies compared are the bricks, so the
 check is that GlusterFS's own copy on every node holds every file.
 Each step is followed by a second run that must report changed=0. At the end the fourth node leaves the swarm the
-way the run tells an operator to, and the lab is as it was."""
+way the run tells an operator to (and, for glusterfs, the pool, as docs/nodes.md says), and the lab is as it was."""
 
 import copy
 import os
@@ -68,6 +68,8 @@ def lab(group_vars):
     # The way the run tells an operator to take a node out for good; then the lab as the scenario made it.
     hosts[spare].run("docker swarm leave --force")
     hosts[primary].run("docker node rm --force %s" % spare)
+    if group_vars["replication_variant"] == "glusterfs":
+        hosts[primary].run("gluster --mode=script peer detach %s" % spare)  # as docs/nodes.md says
     rc, out = run_playbook()
     shutil.rmtree(work)
     assert rc == 0, out[-3000:]

@@ -78,9 +78,10 @@ options:
         with some added at the end, or with some taken out, and O(replica) is their number (a host added to or
         removed from a cluster where every host holds a full copy).
       - Grown with C(gluster volume add-brick NAME replica N BRICKS), then C(gluster volume heal NAME full), which
-        copies every file to the new bricks; shrunk with C(gluster volume remove-brick NAME replica N BRICKS
-        force), which leaves the removed bricks' files on their disks. Every other difference is refused as
-        without it.
+        copies every file to the new bricks (a full heal the self-heal daemon refuses is a warning with the command);
+        shrunk with C(gluster volume remove-brick NAME replica N BRICKS force), which leaves the removed bricks'
+        files on their disks, and only while every brick that stays is online and no heal is pending, so the brick
+        removed never holds the only up-to-date copy of a file. Every other difference is refused as without it.
     type: bool
     default: false
   wait_timeout:
@@ -164,10 +165,16 @@ class Volume(object):
                 rc, out, err = self.module.run_command(argv)
                 if rc == 0:
                     return
-            if len(args) == 2:
-                # A plain heal only hurries the daemons, which heal a brick that comes back by themselves.
-                self.module.warn("%s failed (rc=%d): %s; the self-heal daemons heal on their own, check with "
-                                 "'gluster volume heal %s info'" % (" ".join(argv), rc, (err or out).strip(), args[1]))
+            if len(args) == 2 or args[2:] == ("full",):
+                # A plain heal only hurries the daemons, which heal a brick that comes back by themselves; a full
+                # heal that the daemon refused now (just started) is said, with the command to run it again.
+                said = "%s failed (rc=%d): %s; " % (" ".join(argv), rc, (err or out).strip())
+                if len(args) == 2:
+                    self.module.warn(said + "the self-heal daemons heal on their own, check with 'gluster volume "
+                                            "heal %s info'" % args[1])
+                else:
+                    self.module.warn(said + "run 'gluster volume heal %s full' once the self-heal daemons are up, so "
+                                            "that every file reaches the new brick(s)" % args[1])
                 return
             self.module.fail_json(msg="%s failed (rc=%d): %s" % (" ".join(argv), rc, (err or out).strip()),
                                   actions=self.actions)
@@ -262,6 +269,7 @@ class Volume(object):
             self.act("heal", name, "full")
         elif len(wanted) < len(have) and [b for b in have if b in wanted] == wanted:
             gone = [b for b in have if b not in wanted]
+            self.check_shrink(current, wanted, gone)
             self.act(*(["remove-brick", name, "replica", str(len(wanted))] + gone + ["force"]))
         else:
             return None
@@ -269,6 +277,29 @@ class Volume(object):
         resized = dict(current, replica=len(wanted), bricks=[
             known.get(b) or dict(host=split_brick(b)[0], path=split_brick(b)[1], name=b, uuid=None) for b in wanted])
         return resized if self.module.check_mode else self.info()
+
+    def check_shrink(self, current, wanted, gone):
+        """A shrink drops bricks from the volume: refuse it unless every brick that stays is online and no brick has a
+        heal pending, so a brick holding the only up-to-date copy of a file is never the one dropped."""
+        name = self.p["name"]
+        try:
+            status = parse_volume_status(self.gluster("volume", "status", name)) if current["started"] else None
+            heal = parse_heal_info(self.gluster("volume", "heal", name, "info")) if current["started"] else []
+        except GlusterError as exc:
+            self.module.fail_json(msg=str(exc))
+        online = set(b["name"] for b in status["bricks"] if b["online"]) if status else set()
+        down = [b for b in wanted if b not in online]
+        pending = ["%s (%s)" % (h["name"], "unreachable" if h["pending"] is None else "%d entries" % h["pending"])
+                   for h in heal if h["name"] in wanted and h["pending"] != 0]
+        if down or pending:
+            why = (["brick(s) %s are not online" % ", ".join(down)] if down else []) + (
+                ["heals are pending on %s" % ", ".join(pending)] if pending else [])
+            self.module.fail_json(
+                msg="volume %s: not removing %s from the replica set while %s. The brick to remove may hold the only "
+                    "up-to-date copy of a file: bring the bricks back and let the self-heal finish (gluster volume "
+                    "heal %s info), then run again. Nothing was changed."
+                    % (name, ", ".join(gone), "; ".join(why), name),
+                volume=current)
 
     def offline_bricks(self, current):
         """Bricks that are not online although their host's glusterd is connected."""

@@ -263,6 +263,8 @@ def main(argv=None):
         print("\ninterrupted; cleaning up", flush=True)
         rc = 130
     finally:
+        signal.signal(signal.SIGINT, _cleaning_up)
+        signal.signal(signal.SIGTERM, _cleaning_up)
         if workdir:
             if not opts.keep_lab:
                 try:

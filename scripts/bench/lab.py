@@ -331,6 +331,11 @@ def _ansible(argv, timeout, what):
         proc.kill()
         proc.communicate()
         raise BenchError("%s timed out after %ds" % (what, timeout)) from None
+    except BaseException:
+        # Ctrl-C or SIGTERM: the playbook runs in its own session, so stop it here before anything else runs.
+        proc.kill()
+        proc.communicate()
+        raise
     finally:
         forget(proc)
     if proc.returncode != 0:
@@ -339,8 +344,9 @@ def _ansible(argv, timeout, what):
 
 
 def destroy_lab(timeout=900):
-    _ansible([os.path.join(REPO, "playbooks", "lab.yml"), "-e", "lab_state=absent", "-e", "lab_name=" + BENCH_LAB],
-             timeout, "removing the bench's lab")
+    # lab_inventory_path empty: the lab role then leaves every inventory file alone (README's lab's among them).
+    _ansible([os.path.join(REPO, "playbooks", "lab.yml"), "-e", "lab_state=absent", "-e", "lab_name=" + BENCH_LAB,
+              "-e", "lab_inventory_path="], timeout, "removing the bench's lab")
 
 
 def build_lab(workdir, variant, nodes, timeout=1800):

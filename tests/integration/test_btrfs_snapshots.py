@@ -116,3 +116,39 @@ def test_a_plain_directory_or_another_filesystem_gets_the_rsync_snapshot(btrfs, 
     result = mover("take('wiki', 1, data=%r, root=%r)" % (str(btrfs / "namespaces"), str(elsewhere)))
     assert result["kind"] == "hardlink", result
     assert sums(str(elsewhere / "wiki" / result["snapshot"])) == sums(str(btrfs / "namespaces" / "wiki"))
+
+
+def test_namespace_del_makes_btrfs_snapshots_writable_so_they_can_be_deleted(btrfs):
+    """playbooks/namespace.yml (action=del) deletes <root>/snapshots/<ns> like ansible.builtin.file state=absent
+    (shutil.rmtree); its task before that makes the read-only snapshots writable. Its shell command, rendered as
+    Ansible renders it, runs here on real btrfs snapshots."""
+    import jinja2
+    import shlex
+    import shutil
+
+    import yaml
+
+    for now in (1, 2):
+        mover("take('wiki', 2, data=%r, root=%r, now=%d)" % (str(btrfs / "namespaces"), str(btrfs / "snapshots"), now))
+    snaps = btrfs / "snapshots" / "wiki"
+    with pytest.raises(OSError):
+        shutil.rmtree(snaps)  # read-only snapshots: nothing can be deleted in them
+    assert len(os.listdir(snaps)) == 2
+    with open(os.path.join(ROOT, "playbooks", "namespace.yml")) as f:
+        plays = yaml.safe_load(f)
+
+    def tasks(items):
+        for item in items or []:
+            yield item
+            yield from tasks(item.get("block"))
+            yield from tasks(item.get("tasks"))
+
+    task = next(t for t in tasks(plays) if t.get("name") == "Make its btrfs snapshots writable, so they can be deleted")
+    env = jinja2.Environment()
+    env.filters["quote"] = shlex.quote
+    cmd = env.from_string(task["ansible.builtin.shell"]["cmd"]).render(
+        ns_plan={"root": str(btrfs)}, ns_name="wiki")
+    out = sh("sh", "-c", cmd).stdout.split()
+    assert sorted(os.path.basename(p.rstrip("/")) for p in out) == sorted(os.listdir(snaps))
+    shutil.rmtree(snaps)
+    assert not snaps.exists()

@@ -307,8 +307,7 @@ class FakeGluster:
             if self.uuid(host) is None:
                 return error_xml("Host %s is not in 'Peer in Cluster' state" % host)
             if brick in self.used_bricks:
-                return error_xml("Brick: %s not available. Brick may be containing or be contained by an existing "
-                                 "brick." % brick)
+                return error_xml("%s is already part of a volume" % brick.rpartition(":")[2])
         v["replica"] = int(args[1])
         v["bricks"] += [{"name": b, "host": b.rpartition(":")[0], "arbiter": False} for b in args[2:]]
         v["online"] |= set(b for b in args[2:] if v["started"] and self.connected(b.rpartition(":")[0]))

@@ -428,7 +428,36 @@ def test_change_replica_shrinks_it_by_the_bricks_left_out(lab, run_module):
     assert [b["name"] for b in run.result["volume"]["bricks"]] == BRICKS3
     # Put back at once, the brick still carries the volume's attributes: GlusterFS refuses it, with the hint.
     back = run_module(gluster_volume, volume_args(bricks=BRICKS3 + [B4], replica=4, change_replica=True))
-    assert back.failed and "not available" in back.result["msg"]
+    assert back.failed and "is already part of a volume" in back.result["msg"]
+    assert "extended attributes" in back.result["msg"] and "Nothing was removed" in back.result["msg"]
+
+
+@pytest.mark.parametrize("fault", ["a staying brick down", "a heal pending", "a brick unreachable for heal info"])
+def test_change_replica_refuses_a_shrink_while_a_brick_is_down_or_a_heal_pending(lab, run_module, fault):
+    lab.add_peer("swarmdata-lab-4")
+    lab.volumes["swarmdata"]["bricks"].append({"name": B4, "host": "swarmdata-lab-4", "arbiter": False})
+    lab.volumes["swarmdata"]["online"].add(B4)
+    lab.volumes["swarmdata"]["replica"] = 4
+    if fault == "a staying brick down":
+        lab.volumes["swarmdata"]["online"].discard(B2)
+    elif fault == "a heal pending":
+        lab.pending[B1] = ["/wiki/page.txt"]
+    else:
+        lab.peers[L3]["connected"] = False
+    run = run_module(gluster_volume, volume_args(change_replica=True, start_offline_bricks=False))
+    assert run.failed and "not removing %s" % B4 in run.result["msg"], run.result
+    assert run.result["msg"].endswith("Nothing was changed.")
+    assert [c for c in lab.changes if "remove-brick" in c] == []
+    assert [b["name"] for b in lab.volumes["swarmdata"]["bricks"]] == BRICKS3 + [B4]
+
+
+def test_change_replica_a_full_heal_refused_after_the_grow_is_only_warned(lab, run_module, clock, warnings):
+    lab.add_peer("swarmdata-lab-4")
+    lab.heal_rc = [1] * 10  # the self-heal daemon refuses every try
+    run = run_module(gluster_volume, volume_args(bricks=BRICKS3 + [B4], replica=4, change_replica=True))
+    assert run.rc == 0, run.result
+    assert [b["name"] for b in lab.volumes["swarmdata"]["bricks"]] == BRICKS3 + [B4]
+    assert any("gluster volume heal swarmdata full' once the self-heal" in w for w in warnings), warnings
 
 
 @pytest.mark.parametrize("bricks, replica, why", [
