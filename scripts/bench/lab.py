@@ -260,13 +260,18 @@ class Poller:
 PLAN_PLAYBOOK = os.path.join(HERE, "plan.yml")
 
 
+def ansible_playbook():
+    """The ansible-playbook beside the Python running the bench (the venv's), else the one on the PATH."""
+    exe = os.path.join(os.path.dirname(os.path.abspath(sys.executable)), "ansible-playbook")
+    return exe if os.path.exists(exe) else "ansible-playbook"
+
+
 def playbook_json(inventory, playbook, extra, timeout, what):
     """Run ``playbook`` against ``inventory`` with ``extra`` vars and Ansible's JSON callback, from this checkout's
     ansible.cfg; (exit code, stdout, stderr). ``what`` names it in a timeout's message."""
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
                ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1")
-    exe = os.path.join(os.path.dirname(os.path.abspath(sys.executable)), "ansible-playbook")
-    argv = [exe if os.path.exists(exe) else "ansible-playbook", "-i", os.path.abspath(inventory),
+    argv = [ansible_playbook(), "-i", os.path.abspath(inventory),
             "-e", json.dumps(extra), playbook]
     proc = spawn(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                  text=True)
@@ -322,8 +327,7 @@ BENCH_LAB = "swarmdata-bench"
 def _ansible(argv, timeout, what):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0")
-    exe = os.path.join(os.path.dirname(os.path.abspath(sys.executable)), "ansible-playbook")
-    proc = spawn([exe if os.path.exists(exe) else "ansible-playbook"] + argv, cwd=REPO, env=env,
+    proc = spawn([ansible_playbook()] + argv, cwd=REPO, env=env,
                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         out = proc.communicate(timeout=timeout)[0]

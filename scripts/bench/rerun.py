@@ -13,7 +13,7 @@ import tempfile
 import time
 
 from bench.core import stats
-from bench.lab import REPO, BenchError, run
+from bench.lab import REPO, BenchError, ansible_playbook, run
 
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
@@ -22,7 +22,7 @@ def site_run(checkout, inventory, timeout):
     """Seconds one site.yml run from `checkout` takes; fails unless every host reports changed=0."""
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(checkout, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
     started = time.monotonic()
-    proc = subprocess.run(["ansible-playbook", "-i", inventory, os.path.join(checkout, "site.yml")], cwd=checkout,
+    proc = subprocess.run([ansible_playbook(), "-i", inventory, os.path.join(checkout, "site.yml")], cwd=checkout,
                           env=env, capture_output=True, text=True, timeout=timeout, check=False)
     took = time.monotonic() - started
     recap = RECAP.findall(proc.stdout)
