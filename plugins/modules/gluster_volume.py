@@ -141,6 +141,12 @@ from ansible_collections.swarmdata.replication.plugins.module_utils._gluster imp
 GRANULAR = "cluster.granular-entry-heal"
 
 
+def brick_entry(brick):
+    """A brick as 'volume info' lists it (host, path, name), from its 'host:/path' name."""
+    host, path = split_brick(brick)
+    return dict(host=host, path=path, name=brick)
+
+
 class Volume(object):
     def __init__(self, module):
         self.module = module
@@ -275,7 +281,7 @@ class Volume(object):
             return None
         known = dict((b["name"], b) for b in current["bricks"])
         resized = dict(current, replica=len(wanted), bricks=[
-            known.get(b) or dict(host=split_brick(b)[0], path=split_brick(b)[1], name=b, uuid=None) for b in wanted])
+            known.get(b) or dict(brick_entry(b), uuid=None) for b in wanted])
         return resized if self.module.check_mode else self.info()
 
     def check_shrink(self, current, wanted, gone):
@@ -396,8 +402,7 @@ class Volume(object):
     def planned(self, current):
         volume = dict(current or {"name": self.p["name"], "replica": self.p["replica"] + self.p["arbiter"],
                                   "arbiter": self.p["arbiter"], "options": {},
-                                  "bricks": [dict(host=split_brick(b)[0], path=split_brick(b)[1], name=b)
-                                             for b in self.p["bricks"]]})
+                                  "bricks": [brick_entry(b) for b in self.p["bricks"]]})
         volume["options"] = dict(volume.get("options") or {})
         volume["options"].update((k, str(v)) for k, v in self.p["options"].items())
         volume["started"] = self.p["state"] == "started" or bool(current and current.get("started"))

@@ -266,24 +266,34 @@ def ansible_playbook():
     return exe if os.path.exists(exe) else "ansible-playbook"
 
 
-def playbook_json(inventory, playbook, extra, timeout, what):
-    """Run ``playbook`` against ``inventory`` with ``extra`` vars and Ansible's JSON callback, from this checkout's
-    ansible.cfg; (exit code, stdout, stderr). ``what`` names it in a timeout's message."""
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1")
-    argv = [ansible_playbook(), "-i", os.path.abspath(inventory),
-            "-e", json.dumps(extra), playbook]
-    proc = spawn(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                 text=True)
+def run_playbook(argv, env, timeout, what, merge_stderr=False):
+    """Run ``ansible-playbook ARGV`` from this checkout with this checkout's ansible.cfg and ``env`` over the
+    environment; (exit code, stdout, stderr). A timeout kills it and is a BenchError naming ``what``; Ctrl-C or
+    SIGTERM kills it too (it runs in its own session, so nothing else would) before going on."""
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1", **env)
+    proc = spawn([ansible_playbook()] + argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                 stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE, text=True)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
         raise BenchError("%s timed out after %ds" % (what, timeout)) from None
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
     finally:
         forget(proc)
-    return proc.returncode, out, err
+    return proc.returncode, out, err or ""
+
+
+def playbook_json(inventory, playbook, extra, timeout, what):
+    """Run ``playbook`` against ``inventory`` with ``extra`` vars and Ansible's JSON callback, from this checkout's
+    ansible.cfg; (exit code, stdout, stderr). ``what`` names it in a timeout's message."""
+    return run_playbook(["-i", os.path.abspath(inventory), "-e", json.dumps(extra), playbook],
+                        {"ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"},
+                        timeout, what)
 
 
 def load_plan(inventory, variant, timeout=120):
@@ -325,25 +335,9 @@ BENCH_LAB = "swarmdata-bench"
 
 
 def _ansible(argv, timeout, what):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_FORCE_COLOR="0")
-    proc = spawn([ansible_playbook()] + argv, cwd=REPO, env=env,
-                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        out = proc.communicate(timeout=timeout)[0]
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise BenchError("%s timed out after %ds" % (what, timeout)) from None
-    except BaseException:
-        # Ctrl-C or SIGTERM: the playbook runs in its own session, so stop it here before anything else runs.
-        proc.kill()
-        proc.communicate()
-        raise
-    finally:
-        forget(proc)
-    if proc.returncode != 0:
-        raise BenchError("%s failed (exit %d): %s" % (what, proc.returncode, out[-1500:]))
+    rc, out, _err = run_playbook(argv, {"ANSIBLE_FORCE_COLOR": "0"}, timeout, what, merge_stderr=True)
+    if rc != 0:
+        raise BenchError("%s failed (exit %d): %s" % (what, rc, out[-1500:]))
     return out
 
 
