@@ -211,6 +211,8 @@ def test_status_shows_peers_bricks_and_heals_per_namespace():
     ("replication_replica_count=2", "replication_replica_count 2 (plain replica 2) splits brain"),
     ("replication_replica_count=4", "replication_replica_count is 4 but there are only 3 hosts"),
     ("glusterfs_ping_timeout=soon", "argument 'glusterfs_ping_timeout' is of type str"),
+    ('{"glusterfs_mount_options": ["entry-timeout=0,attribute-timeout=0"]}',
+     "glusterfs_mount_options must be a list of single mount options"),
 ])
 def test_bad_settings_are_refused_before_any_host_is_touched(extra, message):
     rc, out = run_playbook("-e", extra)
