@@ -155,7 +155,8 @@ def parse_args(argv):
     lab.add_argument("--lab-nodes", type=lambda s: [int(x) for x in s.split(",") if x],
                      help="build the bench's own lab with this many nodes (comma-separated: one lab per count, e.g. "
                           "3,6), deploy the variant on it, run the phases there, and remove it at the end")
-    lab.add_argument("--keep-lab", action="store_true", help="with --lab-nodes: leave the last lab running")
+    lab.add_argument("--keep-lab", action="store_true",
+                     help="with --lab-nodes: leave the last lab running, and its inventory (printed)")
     lab.add_argument("--namespace", default="uploads", help="namespace the bench writes into (uploads)")
     lab.add_argument("--stack", help="Swarm stack name (default: the variant role's <variant>_stack_name)")
     lab.add_argument("--lab-network", help="lab network for the baseline's address (default: the reader's only "
@@ -265,13 +266,15 @@ def main(argv=None):
     finally:
         signal.signal(signal.SIGINT, _cleaning_up)
         signal.signal(signal.SIGTERM, _cleaning_up)
-        if workdir:
-            if not opts.keep_lab:
-                try:
-                    destroy_lab()
-                    print("cleanup: the bench's lab (%s) removed" % BENCH_LAB, flush=True)
-                except BenchError as exc:
-                    print("cleanup: removing the bench's lab FAILED: %s" % exc, flush=True)
+        if workdir and opts.keep_lab:
+            print("the bench's lab (%s) is kept; its inventory: %s" % (BENCH_LAB, os.path.join(workdir, "hosts.yml")),
+                  flush=True)
+        elif workdir:
+            try:
+                destroy_lab()
+                print("cleanup: the bench's lab (%s) removed" % BENCH_LAB, flush=True)
+            except BenchError as exc:
+                print("cleanup: removing the bench's lab FAILED: %s" % exc, flush=True)
             shutil.rmtree(workdir, ignore_errors=True)
     if results:
         print()
