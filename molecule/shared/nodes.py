@@ -122,15 +122,28 @@ def the_three(lab):
     return RUNNER.get_hosts(SWARM_HOSTS)
 
 
+def fuse_clients(lab):
+    """glusterfs: the process ID of each of the three nodes' FUSE client of the volume at ROOT (made again by a
+    remount)."""
+    return dict((h, lab["hosts"][h].check_output("pgrep -f -- '^/usr/sbin/glusterfs .* %s$'" % ROOT))
+                for h in the_three(lab))
+
+
 def test_a_fourth_node_added_joins_and_is_filled_and_a_moved_worker_is_promoted(lab):
     write(lab, "before")
     before = wait_same(lab, the_three(lab))
     assert all(files(before[h]) == files(before[lab["primary"]]) for h in the_three(lab)), "the lab did not converge"
     assert trees(lab, [lab["spare"]])[lab["spare"]] == [{}] * len(lab["namespaces"]), "the fourth node holds data"
 
+    clients = fuse_clients(lab) if lab["variant"] == "glusterfs" else None
     started = time.time()
     rc, out = run_playbook(inventory=lab["inventories"]["added"])
     assert rc == 0, out[-3000:]
+    if clients:
+        # Their fstab lines changed (one more backup volfile server): written, warned, and never unmounted under
+        # the services that use the volume.
+        assert fuse_clients(lab) == clients
+        assert "stays mounted with the options it was mounted" in out, out[-3000:]
     assert node(lab, lab["moved"], "{{.Spec.Role}}") == "manager"
     assert node(lab, lab["spare"], "{{.Spec.Availability}}") == "active"
     labels = node(lab, lab["spare"], "{{json .Spec.Labels}}")
