@@ -58,6 +58,10 @@ def summary(meta, results):
         if "initial_s" in tree:
             rows.append((variant, "tree of %d files: initial replication (s)" % tree["files"],
                          "%.1f" % tree["initial_s"]))
+            base = tree.get("baseline", {})
+            if "ratio" in base:
+                rows.append((variant, "tree: bare rsync to every reader at once (s); ratio replication / "
+                             "(writing + that rsync)", "%.1f; %.2f" % (base["seconds"], base["ratio"])))
         if "change_s" in tree:
             rows.append((variant, "tree: %d changed files on all readers (s)" % tree["changed_files"],
                          "%.2f" % tree["change_s"]))

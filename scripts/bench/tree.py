@@ -4,8 +4,9 @@ import base64
 import os
 import time
 
+from bench.bulk import ssh_baseline_setup
 from bench.core import fmt_s, md5_file, runs_delta, verify_same
-from bench.lab import BenchError, run_job
+from bench.lab import BenchError, dx, parallel, run_job
 
 
 def phase_tree(bench, writer_node, reader_nodes, namespace_path):
@@ -31,6 +32,15 @@ def phase_tree(bench, writer_node, reader_nodes, namespace_path):
     print("      %s" % message)
     if not ok:
         raise BenchError(message)
+    try:
+        baseline = tree_baseline(bench, writer_node, reader_nodes, paths[writer_node])
+    except BenchError as exc:
+        baseline = {"error": str(exc)}
+        print("  baseline FAILED: %s" % exc)
+    if "seconds" in baseline:
+        # Replication starts while the files are written; the alternative is to write them and then rsync them.
+        baseline["ratio"] = initial / (made["t1"] - made["t0"] + baseline["seconds"])
+        print("  ratio replication / (writing the tree + bare rsync to every reader at once): %.2f" % baseline["ratio"])
 
     time.sleep(opts.settle)
     picks = sorted({min(n - 1, k * (n // 10) + (k * 37) % max(1, n // 10)) for k in range(10)})
@@ -62,6 +72,34 @@ def phase_tree(bench, writer_node, reader_nodes, namespace_path):
                                      "tree cleanup")
     print("  delete of the tree on the writer gone on all readers after %s" % fmt_s(delete_s))
     return {"files": n, "dirs": n_dirs, "create_s": made["t1"] - made["t0"], "initial_s": initial,
-            "initial_per_reader_s": done, "changed_files": len(changes), "change_s": changed,
+            "initial_per_reader_s": done, "baseline": baseline, "changed_files": len(changes), "change_s": changed,
             "change_per_reader_s": per_reader, "replication_runs": runs,
             "last_run_status": {r: after[r] for r in reader_nodes if after and r in after}, "delete_s": delete_s}
+
+
+def tree_baseline(bench, writer_node, reader_nodes, tree):
+    """The same tree by bare rsync -a over SSH from the writer to every reader at once, each into a scratch dir
+    (what the tree's first replication is compared with, in the same run)."""
+    scratch = "/var/tmp/bench-tree-baseline-%d" % bench.pid
+    argvs = {}
+    for target in reader_nodes:
+        ssh, address = ssh_baseline_setup(bench, writer_node, target)
+        bench.on_cleanup("tree baseline scratch dir %s removed on %s" % (scratch, target),
+                         lambda t=target: dx(t, ["rm", "-rf", "--one-file-system", scratch], timeout=300))
+        argvs[target] = ["rsync", "-a", "-e", ssh, tree + "/", "root@%s:%s/" % (address, scratch)]
+    time.sleep(bench.opts.settle)
+    bench.log("tree: baseline rsync -a over ssh %s -> %s at once" % (writer_node, ", ".join(reader_nodes)))
+    results = parallel([lambda t=t: run_job(writer_node, {"op": "run", "argv": argvs[t]}, bench.opts.timeout)
+                        for t in reader_nodes])
+    for target, res in zip(reader_nodes, results, strict=True):
+        if res["rc"] != 0:
+            raise BenchError("tree baseline rsync to %s failed (exit %d): %s" % (
+                target, res["rc"], res["stderr"].strip()))
+    seconds = max(r["t1"] for r in results) - min(r["t0"] for r in results)
+    ok, message = verify_same(bench, writer_node, reader_nodes, dict([(writer_node, tree)] + [
+        (t, scratch) for t in reader_nodes]), "tree baseline")
+    print("  baseline: bare rsync -a over ssh of the tree to all %d readers at once: %.2f s; %s" % (
+        len(reader_nodes), seconds, "verified" if ok else message))
+    for target in reader_nodes:
+        dx(target, ["rm", "-rf", "--one-file-system", scratch], timeout=300)
+    return {"seconds": seconds, "verified": ok}
