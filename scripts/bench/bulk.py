@@ -171,26 +171,35 @@ def phase_bulk(bench, writer_node, reader_nodes, namespace_path):
 
 def parallel_baseline(bench, writer_node, reader_nodes, stage, scratch, total):
     """Bare rsync -a over SSH of the staged tree from the writer to every reader at once, each to a scratch dir."""
+    seconds, ok, message = rsync_to_every_reader(bench, writer_node, reader_nodes, stage, scratch, "bulk")
+    print("  (a2) baseline bare rsync -a over ssh to all %d readers at once: %.2f s, %.1f MiB/s aggregate; %s" % (
+        len(reader_nodes), seconds, total * len(reader_nodes) / MIB / seconds, "verified" if ok else message))
+    for target in reader_nodes:
+        dx(target, ["sync", "-f", "/var/tmp"], timeout=300)
+    return {"seconds": seconds, "mib_s_aggregate": total * len(reader_nodes) / MIB / seconds, "verified": ok}
+
+
+def rsync_to_every_reader(bench, writer_node, reader_nodes, src, scratch, what):
+    """Bare rsync -a over SSH of ``src`` from the writer to ``scratch`` on every reader at once, checked by md5
+    and removed again: (seconds from the first start to the last end, verified, message). Shared by the bulk and
+    tree phases' baselines."""
     opts = bench.opts
     argvs = {}
     for target in reader_nodes:
         ssh, address = ssh_baseline_setup(bench, writer_node, target)
-        bench.on_cleanup("baseline scratch dir %s removed on %s" % (scratch, target),
+        bench.on_cleanup("%s baseline scratch dir %s removed on %s" % (what, scratch, target),
                          lambda t=target: dx(t, ["rm", "-rf", "--one-file-system", scratch], timeout=300))
-        argvs[target] = ["rsync", "-a", "-e", ssh, stage + "/", "root@%s:%s/" % (address, scratch)]
-    bench.log("bulk: baseline rsync -a over ssh %s -> %s at once" % (writer_node, ", ".join(reader_nodes)))
+        argvs[target] = ["rsync", "-a", "-e", ssh, src + "/", "root@%s:%s/" % (address, scratch)]
+    bench.log("%s: baseline rsync -a over ssh %s -> %s at once" % (what, writer_node, ", ".join(reader_nodes)))
     results = parallel([lambda t=t: run_job(writer_node, {"op": "run", "argv": argvs[t]}, opts.timeout)
                         for t in reader_nodes])
     for target, res in zip(reader_nodes, results, strict=True):
         if res["rc"] != 0:
-            raise BenchError("parallel baseline rsync to %s failed (exit %d): %s" % (
-                target, res["rc"], res["stderr"].strip()))
+            raise BenchError("%s baseline rsync to %s failed (exit %d): %s" % (
+                what, target, res["rc"], res["stderr"].strip()))
     seconds = max(r["t1"] for r in results) - min(r["t0"] for r in results)
-    ok, message = verify_same(bench, writer_node, reader_nodes, dict([(writer_node, stage)] + [
-        (t, scratch) for t in reader_nodes]), "parallel baseline")
-    print("  (a2) baseline bare rsync -a over ssh to all %d readers at once: %.2f s, %.1f MiB/s aggregate; %s" % (
-        len(reader_nodes), seconds, total * len(reader_nodes) / MIB / seconds, "verified" if ok else message))
+    ok, message = verify_same(bench, writer_node, reader_nodes, dict([(writer_node, src)] + [
+        (t, scratch) for t in reader_nodes]), "%s baseline" % what)
     for target in reader_nodes:
         dx(target, ["rm", "-rf", "--one-file-system", scratch], timeout=300)
-        dx(target, ["sync", "-f", "/var/tmp"], timeout=300)
-    return {"seconds": seconds, "mib_s_aggregate": total * len(reader_nodes) / MIB / seconds, "verified": ok}
+    return seconds, ok, message

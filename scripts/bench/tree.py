@@ -4,9 +4,9 @@ import base64
 import os
 import time
 
-from bench.bulk import ssh_baseline_setup
+from bench.bulk import rsync_to_every_reader
 from bench.core import fmt_s, md5_file, runs_delta, verify_same
-from bench.lab import BenchError, dx, parallel, run_job
+from bench.lab import BenchError, run_job
 
 
 def phase_tree(bench, writer_node, reader_nodes, namespace_path):
@@ -80,26 +80,9 @@ def phase_tree(bench, writer_node, reader_nodes, namespace_path):
 def tree_baseline(bench, writer_node, reader_nodes, tree):
     """The same tree by bare rsync -a over SSH from the writer to every reader at once, each into a scratch dir
     (what the tree's first replication is compared with, in the same run)."""
-    scratch = "/var/tmp/bench-tree-baseline-%d" % bench.pid
-    argvs = {}
-    for target in reader_nodes:
-        ssh, address = ssh_baseline_setup(bench, writer_node, target)
-        bench.on_cleanup("tree baseline scratch dir %s removed on %s" % (scratch, target),
-                         lambda t=target: dx(t, ["rm", "-rf", "--one-file-system", scratch], timeout=300))
-        argvs[target] = ["rsync", "-a", "-e", ssh, tree + "/", "root@%s:%s/" % (address, scratch)]
     time.sleep(bench.opts.settle)
-    bench.log("tree: baseline rsync -a over ssh %s -> %s at once" % (writer_node, ", ".join(reader_nodes)))
-    results = parallel([lambda t=t: run_job(writer_node, {"op": "run", "argv": argvs[t]}, bench.opts.timeout)
-                        for t in reader_nodes])
-    for target, res in zip(reader_nodes, results, strict=True):
-        if res["rc"] != 0:
-            raise BenchError("tree baseline rsync to %s failed (exit %d): %s" % (
-                target, res["rc"], res["stderr"].strip()))
-    seconds = max(r["t1"] for r in results) - min(r["t0"] for r in results)
-    ok, message = verify_same(bench, writer_node, reader_nodes, dict([(writer_node, tree)] + [
-        (t, scratch) for t in reader_nodes]), "tree baseline")
+    seconds, ok, message = rsync_to_every_reader(bench, writer_node, reader_nodes, tree,
+                                                 "/var/tmp/bench-tree-baseline-%d" % bench.pid, "tree")
     print("  baseline: bare rsync -a over ssh of the tree to all %d readers at once: %.2f s; %s" % (
         len(reader_nodes), seconds, "verified" if ok else message))
-    for target in reader_nodes:
-        dx(target, ["rm", "-rf", "--one-file-system", scratch], timeout=300)
     return {"seconds": seconds, "verified": ok}
