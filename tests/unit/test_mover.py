@@ -1,9 +1,8 @@
-"""The bind mover's own logic (roles/bind/files/mover/mover.py), without a network: the lsyncd
-configuration it writes, and the status/metrics the rsync wrapper records around a real local rsync."""
+"""The bind mover's own logic (roles/bind/files/mover/mover.py), without a network: the rsync of a batch, and the
+status/metrics recorded around a real local rsync."""
 
 import importlib.machinery
 import importlib.util
-import io
 import json
 import os
 import shutil
@@ -28,20 +27,15 @@ def mover(tmp_path, monkeypatch):
     return module
 
 
-def test_lsyncd_config_one_sync_per_namespace_and_replica(mover):
-    conf = mover.lsyncd_config(["wiki", "db"], ["recv-n2", "recv-n3"], "1")
-    assert conf.count("sync {") == 4
-    assert 'source = "/data/wiki/",' in conf and 'target = "recv-n3:db/",' in conf
-    assert 'inotifyMode = "CloseWrite",' in conf  # a file counts only once it is closed
-    assert "insist = true," in conf
-    assert "delay = 1," in conf
-    assert "protect_args = false," in conf  # rrsync must see the arguments it confines
-    assert '"--delay-updates"' in conf
-    assert "StrictHostKeyChecking=yes" in conf
-
-
-def test_lua_string_escapes_quotes_and_backslashes(mover):
-    assert mover.lua_string('a"b\\c') == '"a\\"b\\\\c"'
+def test_a_batch_and_a_whole_pass_differ_only_by_the_filter_list(mover, monkeypatch):
+    monkeypatch.setenv("MOVER_NODE", "n1")
+    whole = mover.batch_cmd("wiki", "recv-n2")
+    batch = mover.batch_cmd("wiki", "recv-n2", whole=False)
+    assert whole[-2:] == batch[-2:] == ["/data/wiki/", "recv-n2:wiki/"]
+    assert [a for a in batch if a not in mover.FILTER_ARGS] == whole
+    assert "--delete" in whole and "--delay-updates" in whole and "--ignore-errors" not in whole
+    assert any("StrictHostKeyChecking=yes" in a for a in whole)
+    assert mover.full_pass_cmd("wiki", "recv-n2") == ["/usr/local/bin/mover-rsync"] + whole
 
 
 @pytest.fixture
@@ -96,11 +90,9 @@ def test_status_is_recorded_under_the_inventory_hostname_not_the_service_name(mo
     assert 'replica="node2.example.com"' in (tmp_path / "state" / "bind" / "metrics.prom").read_text()
 
 
-def _lsyncd_batch(monkeypatch, mover, src, target, paths):
-    """The wrapper called as lsyncd calls it for a batch: its filter list of paths on stdin."""
-    monkeypatch.setattr(mover.sys, "stdin", type("Stdin", (), {"buffer": io.BytesIO("\0".join(paths).encode())}))
-    return mover.rsync_wrapper(["-ltsrH", "-r", "--delete", "--ignore-errors", "--force", "--from0",
-                                "--include-from=-", "--exclude=*", str(src) + "/", target])
+def _batch(mover, paths):
+    """A batch of the watcher's (path, kind) changes, sent as the sender sends it."""
+    return mover.send_batch("wiki", "recv-node2", False, set(paths))
 
 
 @pytest.fixture
@@ -120,28 +112,22 @@ def batch_tree(mover, unguarded, tmp_path, monkeypatch):
     return src, dest
 
 
-def test_a_small_batch_sends_only_its_paths(mover, batch_tree, monkeypatch):
+def test_a_batch_sends_only_its_paths(mover, batch_tree):
     src, dest = batch_tree
-    monkeypatch.setattr(mover, "FULL_PASS_PATHS", 1000)
-    assert _lsyncd_batch(monkeypatch, mover, src, "recv-node2:wiki/", ["/d/", "/", "/d/a"]) == 0
-    assert sorted(p.name for p in (dest / "d").iterdir()) == ["a", "gone"]  # b, c: not in the batch
+    assert _batch(mover, [(b"d/a", b"")]) == 0
+    assert sorted(p.name for p in (dest / "d").iterdir()) == ["a", "gone"]  # b, c, the deletion: not in the batch
+    assert _batch(mover, [(b"d/gone", b"")]) == 0  # a deletion is a path of the batch like any other
+    assert sorted(p.name for p in (dest / "d").iterdir()) == ["a"]
+    entry = json.loads((src.parents[1] / "state" / "bind" / "node2" / "wiki.json").read_text())
+    assert entry["runs_total"] == 2 and entry["last_exit_code"] == 0
 
 
-def test_a_batch_of_many_paths_becomes_a_pass_of_the_whole_namespace(mover, batch_tree, monkeypatch):
+def test_a_whole_pass_sends_everything_with_its_deletions(mover, batch_tree):
     src, dest = batch_tree
-    monkeypatch.setattr(mover, "FULL_PASS_PATHS", 3)
-    assert _lsyncd_batch(monkeypatch, mover, src, "recv-node2:wiki/", ["/d/", "/", "/d/a"]) == 0
-    # everything the namespace holds, with the deletion too, and without --ignore-errors
+    assert mover.send_batch("wiki", "recv-node2", True, set()) == 0
     assert sorted(p.name for p in (dest / "d").iterdir()) == ["a", "b", "c"]
-    entry = json.loads((batch_tree[0].parents[1] / "state" / "bind" / "node2" / "wiki.json").read_text())
+    entry = json.loads((src.parents[1] / "state" / "bind" / "node2" / "wiki.json").read_text())
     assert entry["last_files_transferred"] == 3
-
-
-def test_batch_args_drops_only_lsyncd_s_filter(mover, monkeypatch):
-    monkeypatch.setattr(mover, "FULL_PASS_PATHS", 2)
-    args = ["-r", "--delete", "--from0", "--include-from=-", "--exclude=*", "/data/wiki/", "recv-n2:wiki/"]
-    assert mover.batch_args(args, b"/a\0") == (args, b"/a\0")
-    assert mover.batch_args(args, b"/a\0/b\0") == (["-r", "--delete", "/data/wiki/", "recv-n2:wiki/"], None)
 
 
 def test_pushes_share_a_connection_only_with_the_same_fence_claim(mover, monkeypatch, tmp_path):
@@ -230,7 +216,7 @@ def test_guard_state_and_metric(mover, tmp_path, monkeypatch):
 
 def test_privileged_files_are_stripped_unless_asked(mover, monkeypatch):
     assert mover.privilege_opts() == ["--chmod=ugo-s", "--no-devices", "--no-specials"]
-    assert '"--no-devices"' in mover.lsyncd_config(["wiki"], ["recv-n2"], "1")
+    assert "--no-devices" in mover.batch_cmd("wiki", "recv-n2", whole=False)
     monkeypatch.setenv("MOVER_PRESERVE_PRIVILEGED", "true")
     assert mover.privilege_opts() == []
 
@@ -256,7 +242,7 @@ def test_the_wrapper_refuses_a_transfer_it_cannot_check(mover, monkeypatch):
     assert calls == []
 
 
-def test_the_wrapper_drops_lsyncds_ignore_errors(mover, data, monkeypatch, tmp_path):
+def test_the_wrapper_drops_ignore_errors(mover, data, monkeypatch, tmp_path):
     seen = []
 
     class Done(object):

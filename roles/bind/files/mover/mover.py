@@ -2,14 +2,13 @@
 
   mover receiver   on a replica: sshd that accepts only the mover key, forced to `mover accept`: the namespace's
                    fence is checked (fence.py), then rrsync -wo /data, or a snapshot is taken (snapshots.py)
-  mover sender     on the primary: lsyncd (inotify, batched, one rsync per batch per replica and namespace)
-                   plus a periodic full reconcile; exits if lsyncd exits so Swarm restarts it (a restart
-                   begins with lsyncd's full startup sync, which is also how a watch-queue overflow is healed)
-  mover rsync ...  (installed as mover-rsync) the rsync that lsyncd and the reconcile call: runs rsync --stats
-                   and records, per replica and namespace, last success, duration, bytes and errors
-                   as JSON and Prometheus text. It is also the namespace guard's one checkpoint: it refuses
+  mover sender     on the primary: the change watcher (watcher.py: inotify, a set of changed paths per replica and
+                   namespace, one rsync per batch) plus a periodic full reconcile; every transfer goes through
+                   transfer(), which records, per replica and namespace, last success, duration, bytes and errors
+                   as JSON and Prometheus text. transfer() is also the namespace guard's one checkpoint: it refuses
                    any transfer from a namespace whose marker is missing or carries another identity
                    (an unmounted disk, a reinstalled primary), so an empty source never becomes deletes.
+  mover rsync ...  (installed as mover-rsync) one rsync of /data/<ns>/ to <receiver>:<ns>/ through transfer()
 
   mover snapshot NS   in a sender: a full pass to each replica, then a snapshot there, under the pair's lock
   mover sync NS [RECEIVER...] / mover diff NS RECEIVER   a full pass now / what a push would delete or overwrite
@@ -32,6 +31,7 @@ import time
 
 import fence
 import snapshots
+import watcher
 
 STATE = os.environ.get("MOVER_STATE_DIR", "/state")
 DATA = "/data"
@@ -39,7 +39,7 @@ KEY = "/run/secrets/mover_key"
 KNOWN_HOSTS = "/etc/mover/known_hosts"
 SSH_CONTROL_DIR = "/run/mover-ssh"
 SUCCESS_CODES = (0, 24)  # 24: source files vanished during the run (they were deleted meanwhile)
-REFUSED_CODE = 12  # what mover-rsync exits with for a refused namespace: lsyncd retries it ("again"), never dies
+REFUSED_CODE = 12  # what a refused transfer exits with: the watcher's sender retries it, never dies
 GUARD_INTERVAL = 2.0  # seconds between the sender's checks of every namespace's marker and filesystem
 # AES-GCM first: with AES-NI it costs less CPU per byte than OpenSSH's default chacha20-poly1305.
 # mover-ssh: ssh started from / (rsync starts it inside the namespace directory, and the connection it keeps open
@@ -50,9 +50,9 @@ RSH = ("/usr/local/bin/mover-ssh -i %s -o IdentitiesOnly=yes -o StrictHostKeyChe
        # A connection per receiver kept for a while and shared by the rsyncs to it (rsh() gives its ControlPath): a
        # batch costs a session on it instead of a TCP connection and a key exchange.
        "-o ControlMaster=auto -o ControlPersist=60" % (KEY, KNOWN_HOSTS))
-# A batch of lsyncd with this many paths or more is sent as a pass of the whole namespace (batch_args()).
+# A batch of this many changed paths or more is sent as a pass of the whole namespace (watcher.Pending).
 FULL_PASS_PATHS = int(os.environ.get("MOVER_FULL_PASS_PATHS", "1000"))
-LSYNCD_FILTER_ARGS = ("--from0", "--include-from=-", "--exclude=*")
+FILTER_ARGS = ("--from0", "--include-from=-", "--exclude=*")  # a batch's paths, from its filter list on stdin
 RSYNC_OPTS = ["--archive", "--hard-links", "--numeric-ids", "--delay-updates", "--delete"]
 # What rsync exits with when ssh could not connect at all (a receiver whose task was just replaced is missing from
 # the overlay's DNS on other nodes for a few seconds). The passes run on demand retry it for this long.
@@ -281,10 +281,6 @@ def guard_pass(namespaces, states, seen):
 
 
 # ---------------------------------------------------------------- sender
-def lua_string(value):
-    return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
-
-
 def own_fence(ns):
     """(epoch, fence) of a namespace as this sender's stack gave it."""
     f = fence.fences().get(ns) or {}
@@ -316,58 +312,35 @@ def push_targets(ns):
     return [r for r in targets if names.get(r, r) not in fenced]
 
 
-def lsyncd_config(namespaces, targets, delay):
-    """``targets``: {namespace: [receiver, ...]} (a plain list: the same receivers for every namespace)."""
-    if not isinstance(targets, dict):
-        targets = dict((ns, targets) for ns in namespaces)
-    pairs = sum(len(targets[ns]) for ns in namespaces)
-    lines = [
-        "settings {",
-        "  nodaemon = true,",
-        "  insist = true,",  # keep retrying a replica that is down instead of giving up
-        "  inotifyMode = %s," % lua_string("CloseWrite"),  # a file counts once it is closed, never half-written
-        "  statusFile = %s," % lua_string(os.path.join(STATE, "bind", "lsyncd.status")),
-        "  statusInterval = 10,",
-        "  maxProcesses = %d," % max(1, pairs),
-        "}",
-    ]
-    for ns in namespaces:
-        for replica in targets[ns]:
-            lines += [
-                "sync {",
-                "  default.rsync,",
-                "  source = %s," % lua_string("%s/%s/" % (DATA, ns)),
-                "  target = %s," % lua_string("%s:%s/" % (replica, ns)),
-                "  delay = %s," % delay,
-                "  delete = true,",
-                "  rsync = {",
-                "    binary = %s," % lua_string("/usr/local/bin/mover-rsync"),
-                "    archive = true,",
-                "    hard_links = true,",
-                # rrsync must read the server's arguments to confine them; --protect-args would hide them.
-                "    protect_args = false,",
-                "    rsh = %s," % lua_string(rsh(ns)),
-                "    _extra = { %s }," % ", ".join(
-                    lua_string(o) for o in ["--numeric-ids", "--delay-updates"] + privilege_opts()),
-                "  },",
-                "}",
-            ]
-    return "\n".join(lines) + "\n"
-
-
-def full_pass_cmd(ns, receiver, extra=()):
-    return (["/usr/local/bin/mover-rsync"] + RSYNC_OPTS + privilege_opts() + list(extra)
+def batch_cmd(ns, receiver, whole=True):
+    """The rsync arguments of one transfer of ``ns`` to ``receiver``: a pass of the whole namespace, or (``whole``
+    false) only the paths of a filter list on stdin (watcher.filter_list())."""
+    return (RSYNC_OPTS + privilege_opts() + ([] if whole else list(FILTER_ARGS))
             + ["-e", rsh(ns), "%s/%s/" % (DATA, ns), "%s:%s/" % (receiver, ns)])
 
 
-def reconcile_loop(namespaces, targets, interval):
+def full_pass_cmd(ns, receiver):
+    return ["/usr/local/bin/mover-rsync"] + batch_cmd(ns, receiver)
+
+
+def send_batch(ns, receiver, whole, changes):
+    """One of the watcher's batches, under the pair's lock and the guard's check (transfer())."""
+    stdin = None if whole else watcher.filter_list(changes)
+    with pair_lock(receiver, ns):
+        started = time.time()
+        rc = transfer(batch_cmd(ns, receiver, whole), receiver, ns, stdin=stdin)
+    if whole and rc in SUCCESS_CODES:
+        log("a pass of the whole namespace %s to %s: done in %.1f s" % (ns, receiver, time.time() - started))
+    return rc
+
+
+def reconcile_loop(pendings, interval):
+    """Every ``interval`` s, a pass of the whole namespace to each replica, through its sender (so after what it is
+    sending, never beside it)."""
     while True:
         time.sleep(interval)
-        for ns in namespaces:
-            for replica in targets[ns]:
-                rc = subprocess.call(full_pass_cmd(ns, replica), stdout=subprocess.DEVNULL)
-                if rc not in SUCCESS_CODES:
-                    log("reconcile of %s to %s failed (rsync exit %d); the next one retries" % (ns, replica, rc))
+        for pending in pendings:
+            pending.everything(now=True)
 
 
 # ---------------------------------------------------------------- snapshots, passes on demand, failback's diff
@@ -521,30 +494,43 @@ def sender():
         if reason is not None:
             log(refusal_message(ns, reason))
     allowed = [ns for ns in namespaces if states[ns] is None and targets[ns]]
-    proc = None
-    if allowed:
-        write_file("/etc/mover/lsyncd.conf.lua", lsyncd_config(allowed, targets, "%g" % delay), 0o644)
-        if interval > 0:
-            threading.Thread(target=reconcile_loop, args=(allowed, targets, interval), daemon=True).start()
-        threading.Thread(target=snapshot_loop, args=(allowed,), daemon=True).start()
-        proc = subprocess.Popen(["/usr/bin/lsyncd", "-nodaemon", "/etc/mover/lsyncd.conf.lua"])
     restart = threading.Event()
+    failed = []
 
-    def stop(_ns):
+    def stop(_reason):
         restart.set()
-        if proc is not None:
-            proc.terminate()
 
-    threading.Thread(target=guard_loop, args=(namespaces, states, stop), daemon=True).start()
-    if proc is None:
+    def thread(target, *args):
+        def run():
+            try:
+                target(*args)
+            except Exception as exc:  # pylint: disable=broad-except  # a watcher or sender gone: start afresh
+                log("%s failed (%s); exiting so Swarm restarts the sender (the restart does a full sync)"
+                    % (target.__name__, exc))
+                failed.append(exc)
+                restart.set()
+        threading.Thread(target=run, daemon=True).start()
+
+    pendings = []
+    for ns in allowed:
+        tree = watcher.Namespace(os.path.join(DATA, ns))
+        tree.start()  # every directory watched before the startup sync begins: no change falls between the two
+        mine = [watcher.Pending(FULL_PASS_PATHS) for _ in targets[ns]]
+        for receiver, pending in zip(targets[ns], mine, strict=True):
+            thread(watcher.send_loop, pending, delay,
+                   lambda whole, changes, ns=ns, receiver=receiver: send_batch(ns, receiver, whole, changes),
+                   "%s to %s" % (ns, receiver), log)
+        thread(watcher.watch, tree, os.path.join(DATA, ns), mine, log)
+        pendings += mine
+    if allowed:
+        if interval > 0:
+            thread(reconcile_loop, pendings, interval)
+        thread(snapshot_loop, allowed)
+    else:
         log("every namespace is refused; sending nothing until one is back")
-        restart.wait()
-        sys.exit(0)
-    rc = proc.wait()
-    if restart.is_set():
-        sys.exit(0)
-    log("lsyncd exited with %d; exiting so Swarm restarts the sender (the restart does a full sync)" % rc)
-    sys.exit(rc or 1)
+    thread(guard_loop, namespaces, states, stop)
+    restart.wait()
+    sys.exit(1 if failed else 0)
 
 
 # ---------------------------------------------------------------- rsync wrapper + status
@@ -675,8 +661,8 @@ def failover_metrics(entries):
 
 
 def rsync_wrapper(args):
-    # lsyncd adds --ignore-errors to its deleting passes: with it, an I/O error on the source (a failing disk)
-    # would still delete on the replicas. Without it rsync skips the deletions when it meets I/O errors.
+    # Never --ignore-errors: with it, an I/O error on the source (a failing disk) would still delete on the
+    # replicas. Without it rsync skips the deletions when it meets I/O errors.
     args = [a for a in args if a != "--ignore-errors"]
     target = args[-1] if args else ""
     m = re.match(r"^([^:/]+):([^/]+)/?$", target)
@@ -692,29 +678,10 @@ def rsync_wrapper(args):
             log(refusal_message(source.group(1), check_namespace(source.group(1))))
             return REFUSED_CODE
         return subprocess.run(["/usr/bin/rsync"] + args, check=False).returncode
-    filter_list = None
-    if "--include-from=-" in args:
-        args, filter_list = batch_args(args, sys.stdin.buffer.read())
     # One transfer at a time per replica and namespace: a full pass (the reconcile) with --delete and a live
     # batch racing on one replica could delete a file the batch had just sent. Waiting, never failing.
     with pair_lock(m.group(1), m.group(2).rstrip("/")):
-        return transfer(args, m.group(1), m.group(2).rstrip("/"), echo=True, stdin=filter_list)
-
-
-def batch_args(args, filter_list):
-    """The rsync of one of lsyncd's batches: (arguments, filter list for its stdin, or None).
-
-    lsyncd sends a batch as a recursive rsync that includes only the batch's paths (and their parents), from a list
-    on stdin. rsync matches every file it meets against every rule of that list, so a batch of thousands of paths
-    (a first sync, a tree moved in or deleted) costs far more than a pass over the whole namespace, which needs no
-    list: from FULL_PASS_PATHS entries on the batch becomes such a pass. It sends the same changes (and anything
-    else not yet sent), with the same options and --delete. (lsyncd's own excludes, which it applies to events,
-    would not apply to such a pass: the sender configures none.)"""
-    entries = sum(1 for entry in filter_list.split(b"\0") if entry)
-    if entries < FULL_PASS_PATHS:
-        return args, filter_list
-    log("a batch of %d paths: one pass of the whole namespace instead of the path list" % entries)
-    return [a for a in args if a not in LSYNCD_FILTER_ARGS], None
+        return transfer(args, m.group(1), m.group(2).rstrip("/"), echo=True)
 
 
 class pair_lock(object):
