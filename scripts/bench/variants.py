@@ -98,7 +98,7 @@ def variant_bind(bench, plan):
     bench.meta.update({
         "variant": "bind", "swarm_nodes": len(state["nodes"]), "writer": primary, "readers": readers,
         "namespace_path": path,
-        "variant_settings": "lsyncd delay %s s, full reconcile every %s s" % (
+        "variant_settings": "batch delay %s s, full reconcile every %s s" % (
             env.get("MOVER_DELAY", "?"), env.get("MOVER_RECONCILE_INTERVAL", "?")),
     })
     return primary, readers, path

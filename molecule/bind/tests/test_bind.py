@@ -135,7 +135,7 @@ def test_the_kept_ssh_connections_hold_no_namespace_busy(lab):
 def test_a_file_being_written_ends_whole_on_every_replica_and_is_never_garbage(lab):
     """A 200 MB file written slowly (about 6 s) while other files in the namespace change.
 
-    lsyncd syncs a file when it is created and again when it is closed, so a replica may show it at an
+    The sender syncs a file when it is created and again when it is closed, so a replica may show it at an
     intermediate size while the primary is still writing it (see docs/bind.md). What must hold: every
     size a replica shows is a size the file had on the primary (a prefix, never more, never shrinking),
     and once the writer has closed it, every replica ends with the whole file, byte for byte.
