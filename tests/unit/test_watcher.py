@@ -177,6 +177,41 @@ def test_pending_waits_the_delay_after_the_first_change_of_a_batch(watcher):
     assert time.monotonic() - started < 1
 
 
+def test_a_whole_pass_waits_until_the_rest_after_the_last_one(watcher):
+    pending = watcher.Pending(limit=2)
+    pending.take(0)
+    pending.add({(b"a", b"")})
+    started = time.monotonic()
+    assert pending.take(0, whole_not_before=started + 5) == (False, {(b"a", b"")})  # a list of paths: no rest
+    assert time.monotonic() - started < 1
+    pending.add({(b"a", b""), (b"b", b"")})
+    assert pending.take(0, whole_not_before=time.monotonic() + 0.3) == (True, set())
+    assert time.monotonic() - started >= 0.29
+
+
+def test_passes_of_the_whole_namespace_rest_as_long_as_they_took(watcher):
+    pending = watcher.Pending(limit=1)
+    pending.take(0)
+    times = []
+    done = threading.Event()
+
+    def send(whole, _changes):
+        times.append((time.monotonic(), whole))
+        if len(times) < 3:
+            time.sleep(0.2)  # the pass takes 0.2 s
+            pending.add({(b"more", b"")})  # and the burst goes on: the next batch is past the limit again
+        else:
+            done.set()
+        return 0
+
+    pending.add({(b"start", b"")})  # past the limit: a whole pass
+    threading.Thread(target=watcher.send_loop, args=(pending, 0, send, "wiki to recv-n2", print),
+                     daemon=True).start()
+    assert done.wait(5)
+    assert [w for _t, w in times] == [True, True, True]
+    assert times[1][0] - times[0][0] >= 0.39 and times[2][0] - times[1][0] >= 0.39  # 0.2 s pass + 0.2 s rest
+
+
 def test_a_failed_batch_is_retried_with_what_came_meanwhile(watcher, monkeypatch):
     monkeypatch.setattr(watcher, "RETRY_SECONDS", (0,))
     pending = watcher.Pending(limit=100)

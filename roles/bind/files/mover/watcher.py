@@ -148,12 +148,16 @@ class Pending(object):
             self.since = 0.0
             self.merge(changes)
 
-    def take(self, delay):
-        """Wait for something to send and until ``delay`` s after it began to pend; then (whole, changes)."""
+    def take(self, delay, whole_not_before=0.0):
+        """Wait for something to send and until ``delay`` s after it began to pend, and a pass of the whole
+        namespace also until ``whole_not_before`` (monotonic); then (whole, changes)."""
         with self.cond:
             while not (self.whole or self.changes):
                 self.cond.wait()
-            wait = self.since + delay - time.monotonic()
+            now = time.monotonic()
+            wait = self.since + delay - now
+            if self.whole:
+                wait = max(wait, whole_not_before - now)
         if wait > 0:
             time.sleep(wait)
         with self.cond:
@@ -274,11 +278,20 @@ def watch(tree, root, pendings, log):
 
 def send_loop(pending, delay, send, describe, log):
     """Run forever: take one replica's pending batch, send it (``send(whole, changes)`` returns rsync's exit code),
-    and put a failed one back to retry, waiting longer after each failure in a row."""
+    and put a failed one back to retry, waiting longer after each failure in a row.
+
+    A pass of the whole namespace that took T s is followed by the next such pass no sooner than T s after it
+    ended: during a burst of files (every batch past ``limit``) the passes, each a walk of the whole namespace on
+    both ends, then take at most about half of the time, and the application writing the burst keeps the rest."""
     failures = 0
+    whole_not_before = 0.0
     while True:
-        whole, changes = pending.take(delay)
+        whole, changes = pending.take(delay, whole_not_before)
+        started = time.monotonic()
         rc = send(whole, changes)
+        if whole:
+            ended = time.monotonic()
+            whole_not_before = ended + (ended - started)
         if rc in (0, 24):
             failures = 0
             continue
