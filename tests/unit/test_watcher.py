@@ -145,11 +145,46 @@ def test_a_batch_leaves_what_it_does_not_name(watcher, pair):
     assert (dest / "keep" / "only-on-the-replica").exists()
 
 
+def test_many_files_of_one_directory_become_its_entries_and_only_its_own(watcher, pair):
+    """From DIR_PATHS changed files of a directory on, the batch takes the directory's entries (``dir/*``): new,
+    changed and deleted ones, never what is inside its subdirectories; at the namespace's top too."""
+    src, dest, tree = pair
+    pending = watcher.Pending(limit=1000)
+    pending.take(0)
+    (dest / "keep" / "deep" / "drift").write_text("only on the replica, below the directory: not this batch's")
+    for i in range(watcher.DIR_PATHS + 10):
+        (src / "keep" / ("n%03d" % i)).write_text("new %d" % i)
+        (src / ("top%03d" % i)).write_text("top %d" % i)
+    os.remove(src / "file")
+    pending.add(collect(tree))
+    whole, changes = pending.take(0)
+    assert not whole and changes == {(b"keep", watcher.ALL), (b"", watcher.ALL)}, sorted(changes)[:5]
+    send(watcher, src, dest, changes)
+    want = snapshot(src)
+    want["keep/deep/drift"] = snapshot(dest)["keep/deep/drift"]
+    assert snapshot(dest) == want
+
+
+def test_pending_takes_a_directory_whole_from_its_many_files_on(watcher):
+    pending = watcher.Pending(limit=1000)
+    pending.take(0)
+    pending.add({(b"d/f%d" % i, watcher.FILE) for i in range(watcher.DIR_PATHS - 1)} | {(b"e/x", watcher.FILE)})
+    assert len(pending.changes) == watcher.DIR_PATHS
+    pending.add({(b"d/last", watcher.FILE), (b"d/sub", watcher.TREE)})
+    assert pending.changes == {(b"d", watcher.ALL), (b"d/sub", watcher.TREE), (b"e/x", watcher.FILE)}
+    pending.add({(b"d/later", watcher.FILE)})  # already covered
+    assert pending.take(0) == (False, {(b"d", watcher.ALL), (b"d/sub", watcher.TREE), (b"e/x", watcher.FILE)})
+    assert pending.files == {}
+
+
 def test_the_filter_list_names_every_parent_once_and_escapes_wildcards(watcher):
     rules = watcher.filter_list({(b"a/b/c", watcher.FILE), (b"a/b/d", watcher.FILE), (b"x*y", watcher.TREE),
                                  (b"p\\q", watcher.FILE), (b"r[1]", watcher.FILE)})
     assert rules.split(b"\0")[:-1] == sorted([b"/a/", b"/a/b/", b"/a/b/c", b"/a/b/d", b"/x\\*y/***", b"/p\\q",
                                               b"/r\\[1]"])
+    rules = watcher.filter_list({(b"a/b", watcher.ALL), (b"", watcher.ALL), (b"p\\q", watcher.ALL)})
+    assert rules.split(b"\0")[:-1] == sorted([b"/*", b"/a/", b"/a/b/", b"/a/b/*", b"/p\\q/", b"/p\\\\q/*"])
+    # (the directory's own rule has no wildcard: rsync reads it literally, backslash and all)
 
 
 def test_pending_collects_a_set_and_becomes_a_whole_pass_at_its_limit(watcher):

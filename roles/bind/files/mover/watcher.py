@@ -1,6 +1,6 @@
 """The bind sender's change watcher: inotify on each namespace, a set of changed paths per replica, one rsync per batch.
 
-It replaces lsyncd (docs/bind.md "Change watcher"). lsyncd keeps each sync's events in a queue and, for every new
+It replaces lsyncd (docs/bind.md, "Pieces"). lsyncd keeps each sync's events in a queue and, for every new
 event, walks that queue backwards to combine or order it, so a burst of N new files costs it about N * N / 2 steps
 per replica: during a 100 000-file tree it used 91 s of CPU and sent the first batch long after the last write.
 Here an event is one insertion into a set per replica (a path already there costs nothing), and a batch is the
@@ -8,6 +8,9 @@ set, taken whole:
 
 - fewer than ``limit`` paths: one rsync whose filter list includes just those paths and their parent directories
   (what lsyncd sends too), so a few changed files in a big namespace cost a walk of their directories only;
+  from DIR_PATHS changed files in one directory on, the directory's entries instead (one rule, ``dir/*``): a
+  burst of new files, written a directory after another, costs a walk of the directories it filled, not of the
+  whole namespace, and rsync's rules stay few (it matches every file it meets against every rule);
 - ``limit`` paths or more, the sender's start, an inotify queue overflow, the periodic reconcile: one pass of the
   whole namespace. The set stops growing at ``limit``, so memory and time per event stay bounded.
 
@@ -47,7 +50,9 @@ MASK = (IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_
 EVENT = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len (then len bytes of name)
 TREE = b"/***"  # a directory and everything in it
 DIR = b"/"      # a directory itself (its attributes; a parent that must be entered)
+ALL = b"/*"     # every entry of a directory, not what is inside its subdirectories
 FILE = b""
+DIR_PATHS = 64  # changed files of one directory from which a batch takes all the directory's entries instead
 RETRY_SECONDS = (1, 2, 4, 8, 16, 30)
 MAX_EVENTS = 65536  # read at most about this many events before handing them over
 
@@ -112,6 +117,7 @@ class Pending(object):
         self.limit = limit
         self.cond = threading.Condition()
         self.changes = set()
+        self.files = {}  # directory: how many of its files ``changes`` names one by one
         self.whole = True  # a worker's first batch is the startup sync
         self.since = 0.0   # when what is pending began to pend (monotonic)
 
@@ -124,9 +130,24 @@ class Pending(object):
     def merge(self, changes):
         """(The condition held.) The set stops growing at ``limit`` paths: a pass of the whole namespace instead."""
         if not self.whole:
-            self.changes |= changes
+            for change in changes:
+                if change in self.changes:
+                    continue
+                path, kind = change
+                if kind == FILE:
+                    parent = path.rpartition(b"/")[0]
+                    if (parent, ALL) in self.changes:
+                        continue
+                    count = self.files[parent] = self.files.get(parent, 0) + 1
+                    if count >= DIR_PATHS:
+                        self.changes = set(c for c in self.changes
+                                           if c[1] != FILE or c[0].rpartition(b"/")[0] != parent)
+                        change = (parent, ALL)
+                self.changes.add(change)
             if len(self.changes) >= self.limit:
-                self.whole, self.changes = True, set()
+                self.whole = True
+            if self.whole:
+                self.changes, self.files = set(), {}
         self.cond.notify()
 
     def everything(self, now=False):
@@ -136,7 +157,7 @@ class Pending(object):
                 self.since = time.monotonic()
             if now:
                 self.since = 0.0
-            self.whole, self.changes = True, set()
+            self.whole, self.changes, self.files = True, set(), {}
             self.cond.notify()
 
     def put_back(self, whole, changes):
@@ -162,7 +183,7 @@ class Pending(object):
             time.sleep(wait)
         with self.cond:
             whole, changes = self.whole, self.changes
-            self.whole, self.changes = False, set()
+            self.whole, self.changes, self.files = False, set(), {}
             return whole, changes
 
 
@@ -173,8 +194,10 @@ ESCAPE = re.compile(rb"([\\*?\[])")
 def pattern(path, kind):
     """An rsync include rule anchored at the namespace's top for ``path`` (bytes, relative). rsync reads a rule with
     a wildcard character in it as a pattern, where a backslash escapes; one without, literally."""
-    if kind == TREE or WILD.search(path):
+    if kind in (TREE, ALL) or WILD.search(path):
         path = ESCAPE.sub(rb"\\\1", path)
+    if kind == ALL and not path:
+        return ALL  # the entries of the namespace's top
     return b"/" + path + kind
 
 
@@ -183,6 +206,8 @@ def filter_list(changes):
     rules = set()
     for path, kind in changes:
         rules.add(pattern(path, kind))
+        if kind == ALL and path:
+            rules.add(pattern(path, DIR))  # the directory itself, to be entered
         while b"/" in path:
             path = path.rsplit(b"/", 1)[0]
             rule = pattern(path, DIR)
