@@ -515,7 +515,7 @@ def sender():
     for ns in allowed:
         tree = watcher.Namespace(os.path.join(DATA, ns))
         tree.start()  # every directory watched before the startup sync begins: no change falls between the two
-        mine = [watcher.Pending(FULL_PASS_PATHS) for _ in targets[ns]]
+        mine = [watcher.Pending(FULL_PASS_PATHS) for _receiver in targets[ns]]
         for receiver, pending in zip(targets[ns], mine, strict=True):
             thread(watcher.send_loop, pending, delay,
                    lambda whole, changes, ns=ns, receiver=receiver: send_batch(ns, receiver, whole, changes),
@@ -678,7 +678,7 @@ def rsync_wrapper(args):
             log(refusal_message(source.group(1), check_namespace(source.group(1))))
             return REFUSED_CODE
         return subprocess.run(["/usr/bin/rsync"] + args, check=False).returncode
-    # One transfer at a time per replica and namespace: a full pass (the reconcile) with --delete and a live
+    # One transfer at a time per replica and namespace: a pass run on demand (mover sync) with --delete and a live
     # batch racing on one replica could delete a file the batch had just sent. Waiting, never failing.
     with pair_lock(m.group(1), m.group(2).rstrip("/")):
         return transfer(args, m.group(1), m.group(2).rstrip("/"), echo=True)
