@@ -12,6 +12,8 @@ so that the lookup loaded by ``lookup_loader`` and the modules imported by the t
 module objects (one ``TopologyError`` class, not two).
 """
 
+import importlib.machinery
+import importlib.util
 import json
 import os
 import sys
@@ -99,3 +101,18 @@ def swarm_client(mocker):
     factory = mocker.patch("docker.DockerClient", return_value=client)
     client.factory = factory
     return client
+
+
+@pytest.fixture
+def load_source():
+    """``load(name, path)``: a fresh module object of a source file that is not importable as a package module (a
+    container's program: the bind mover's files, p2p's st.py), executed anew for each test."""
+
+    def load(name, path):
+        loader = importlib.machinery.SourceFileLoader(name, str(path))
+        spec = importlib.util.spec_from_loader(name, loader)
+        module = importlib.util.module_from_spec(spec)
+        loader.exec_module(module)
+        return module
+
+    return load

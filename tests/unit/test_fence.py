@@ -3,8 +3,6 @@
 """The bind fence: plugins/module_utils/_fence.py (how a fence changes) and the mover's fence.py (which pushes a
 receiver takes)."""
 
-import importlib.machinery
-import importlib.util
 import json
 import re
 import sys
@@ -20,12 +18,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the image's build files
 
 
 @pytest.fixture
-def fence():
-    loader = importlib.machinery.SourceFileLoader("mover_fence_under_test", str(MOVER_DIR / "fence.py"))
-    spec = importlib.util.spec_from_loader("mover_fence_under_test", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+def fence(load_source):
+    return load_source("mover_fence_under_test", MOVER_DIR / "fence.py")
 
 
 # ------------------------------------------------------------------------------ module_utils/_fence.py

@@ -1,8 +1,6 @@
 """The bind mover's own logic (roles/bind/files/mover/mover.py), without a network: the rsync of a batch, and the
 status/metrics recorded around a real local rsync."""
 
-import importlib.machinery
-import importlib.util
 import json
 import os
 import shutil
@@ -17,12 +15,9 @@ sys.dont_write_bytecode = True  # no __pycache__ in the image's build files
 
 
 @pytest.fixture
-def mover(tmp_path, monkeypatch):
+def mover(tmp_path, monkeypatch, load_source):
     monkeypatch.setenv("MOVER_STATE_DIR", str(tmp_path / "state"))
-    loader = importlib.machinery.SourceFileLoader("mover_under_test", str(MOVER))
-    spec = importlib.util.spec_from_loader("mover_under_test", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
+    module = load_source("mover_under_test", MOVER)
     module.SSH_CONTROL_DIR = str(tmp_path / "ssh")  # rsh() makes it
     return module
 

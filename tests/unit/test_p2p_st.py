@@ -3,8 +3,6 @@
 """The p2p container's own logic (roles/p2p/files/syncthing/st.py), without Syncthing: the namespace guard
 (marker checks, what it does on a change, the paused folders it renders, its metrics) and the config it writes."""
 
-import importlib.machinery
-import importlib.util
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -28,12 +26,8 @@ TEMPLATE = """<configuration version="36">
 
 
 @pytest.fixture
-def st():
-    loader = importlib.machinery.SourceFileLoader("st_under_test", str(ST))
-    spec = importlib.util.spec_from_loader("st_under_test", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+def st(load_source):
+    return load_source("st_under_test", ST)
 
 
 def marker(root, ns, content):

@@ -4,8 +4,6 @@
 sender's schedule (mover.py: due, snapshot_policy)."""
 
 import calendar
-import importlib.machinery
-import importlib.util
 import json
 import os
 import shutil
@@ -23,23 +21,15 @@ sys.dont_write_bytecode = True  # no __pycache__ in the image's build files
 needs_rsync = pytest.mark.skipif(not shutil.which("rsync"), reason="rsync is not installed")
 
 
-def load(name, filename):
-    loader = importlib.machinery.SourceFileLoader(name, str(MOVER_DIR / filename))
-    spec = importlib.util.spec_from_loader(name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+@pytest.fixture
+def snapshots(load_source):
+    return load_source("mover_snapshots_under_test", MOVER_DIR / "snapshots.py")
 
 
 @pytest.fixture
-def snapshots():
-    return load("mover_snapshots_under_test", "snapshots.py")
-
-
-@pytest.fixture
-def mover(tmp_path, monkeypatch):
+def mover(tmp_path, monkeypatch, load_source):
     monkeypatch.setenv("MOVER_STATE_DIR", str(tmp_path / "state"))
-    return load("mover_under_test", "mover.py")
+    return load_source("mover_under_test", MOVER_DIR / "mover.py")
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 Each tree test changes a real directory, takes the watcher's changes, sends them as the sender does (an rsync whose
 filter list holds just those paths) into a copy that was identical before, and compares the two trees."""
 
-import importlib.machinery
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -18,12 +16,8 @@ WATCHER = Path(__file__).resolve().parents[2] / "roles" / "bind" / "files" / "mo
 
 
 @pytest.fixture
-def watcher():
-    loader = importlib.machinery.SourceFileLoader("watcher_under_test", str(WATCHER))
-    spec = importlib.util.spec_from_loader("watcher_under_test", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+def watcher(load_source):
+    return load_source("watcher_under_test", WATCHER)
 
 
 def collect(tree, quiet=0.3, limit=10.0):
