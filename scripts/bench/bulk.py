@@ -150,13 +150,14 @@ def phase_bulk(bench, writer_node, reader_nodes, namespace_path):
             "%s %d" % (n, runs[n]) for n in reader_nodes if n in runs))
     # bind: the sender's own record of its last transfer to each reader, against the move. It splits the time into
     # the batch's start, the rsync itself, and the readers' pollers seeing the result.
-    last = dict((n, {"start_s": after[n]["last_attempt"] - moved["t0"],
-                     "end_s": after[n]["last_success"] - moved["t0"]})
-                for n in reader_nodes if after and (after.get(n) or {}).get("last_success"))
+    last = dict((n, after[n]) for n in reader_nodes if after and (after.get(n) or {}).get("last_success"))
     if last:
-        result["replication"]["last_transfer"] = last
+        result["replication"]["last_transfer"] = dict(
+            (n, {"start_s": e["last_attempt"] - moved["t0"], "end_s": e["last_success"] - moved["t0"]})
+            for n, e in last.items())
         print("      its last transfer to each reader (the sender's status), from the move: %s" % ", ".join(
-            "%s %.2f to %.2f s" % (n, t["start_s"], t["end_s"]) for n, t in last.items()))
+            "%s %.2f to %.2f s" % (n, e["last_attempt"] - moved["t0"], e["last_success"] - moved["t0"])
+            for n, e in last.items()))
     print("      %s" % message)
     base = result.get("baseline", {})
     if "mib_s" in base:

@@ -38,7 +38,7 @@ DATA = "/data"
 KEY = "/run/secrets/mover_key"
 KNOWN_HOSTS = "/etc/mover/known_hosts"
 SSH_CONTROL_DIR = "/run/mover-ssh"
-SUCCESS_CODES = watcher.SUCCESS_CODES  # 0, and 24: source files vanished during the run (deleted meanwhile)
+SUCCESS_CODES = (0, 24)  # 24: source files vanished during the run (they were deleted meanwhile)
 REFUSED_CODE = 12  # what a refused transfer exits with: the watcher's sender retries it, never dies
 GUARD_INTERVAL = 2.0  # seconds between the sender's checks of every namespace's marker and filesystem
 # AES-GCM first: with AES-NI it costs less CPU per byte than OpenSSH's default chacha20-poly1305.
@@ -520,7 +520,7 @@ def sender():
             thread(watcher.send_loop, pending, delay,
                    lambda whole, changes, ns=ns, receiver=receiver: send_batch(ns, receiver, whole, changes),
                    "%s to %s" % (ns, receiver), log)
-        thread(watcher.watch, tree, mine, log)
+        thread(watcher.watch, tree, os.path.join(DATA, ns), mine, log)
         pendings += mine
     if allowed:
         if interval > 0:

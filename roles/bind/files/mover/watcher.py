@@ -54,7 +54,6 @@ ALL = b"/*"     # every entry of a directory, not what is inside its subdirector
 FILE = b""
 DIR_PATHS = 64  # changed files of one directory from which a batch takes all the directory's entries instead
 RETRY_SECONDS = (1, 2, 4, 8, 16, 30)
-SUCCESS_CODES = (0, 24)  # rsync's exit codes of a transfer that did its work (24: source files vanished meanwhile)
 MAX_EVENTS = 65536  # read at most about this many events before handing them over
 
 
@@ -285,14 +284,14 @@ class Namespace(object):
         return changes
 
 
-def watch(tree, pendings, log):
-    """Run forever: the events of a namespace's ``tree`` (started) into every replica's Pending."""
+def watch(tree, root, pendings, log):
+    """Run forever: the events of a namespace's ``tree`` (at ``root``, started) into every replica's Pending."""
     while True:
         try:
             changes = tree.changes(1.0)
         except Overflow:
             log("inotify queue OVERFLOW on %s: events were lost; watching it afresh, then a pass of the whole "
-                "namespace to every replica" % os.fsdecode(tree.root))
+                "namespace to every replica" % root)
             tree.start()
             for pending in pendings:
                 pending.everything(now=True)
@@ -318,7 +317,7 @@ def send_loop(pending, delay, send, describe, log):
         if whole:
             ended = time.monotonic()
             whole_not_before = ended + (ended - started)
-        if rc in SUCCESS_CODES:
+        if rc in (0, 24):
             failures = 0
             continue
         wait = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
